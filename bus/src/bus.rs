@@ -1,0 +1,1245 @@
+//! The bus: connection, dispatch, results, routers, hooks, queues and async requests.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use imbl::OrdMap;
+
+use crate::connection::{Connection, HookGuard, Link, Node};
+use crate::epoch::{self, Frame, Scope, lock};
+use crate::{AddressPolicy, Error, HandlerPolicy, RouterAction};
+
+/// What an addressed bus's id type must provide. Implemented for every type that qualifies
+/// (`u32`, `u64`, `String`, your own `#[derive(Clone, Ord, ...)]` id types, and `()` for
+/// single-address buses).
+pub trait Address: Clone + Ord + fmt::Debug + Send + Sync + 'static {}
+impl<T: Clone + Ord + fmt::Debug + Send + Sync + 'static> Address for T {}
+
+/// A typed event bus, usually declared as a `static`.
+///
+/// `I` is the interface, a trait object such as `dyn MyNotifications` whose trait is
+/// `Send + Sync`; `Id` is the address type (`()` for a bus with a single address).
+///
+/// See the [crate documentation](crate) for an overview and examples.
+pub struct Bus<I: ?Sized + 'static, Id: 'static = ()> {
+    name: &'static str,
+    handler_policy: HandlerPolicy,
+    address_policy: AddressPolicy,
+    inner: OnceLock<Arc<Inner<I, Id>>>,
+}
+
+struct Entry<I: ?Sized> {
+    handler: Arc<I>,
+    node: Arc<Node>,
+}
+
+impl<I: ?Sized> Clone for Entry<I> {
+    fn clone(&self) -> Self {
+        Entry {
+            handler: Arc::clone(&self.handler),
+            node: Arc::clone(&self.node),
+        }
+    }
+}
+
+type List<I> = Arc<[Entry<I>]>;
+
+/// An immutable view of a bus's connections. Dispatch iterates one; writers replace it.
+struct Snapshot<I: ?Sized, Id> {
+    generation: u64,
+    routers: List<I>,
+    handlers: List<I>,
+    addresses: OrdMap<Id, List<I>>,
+    handler_count: usize,
+}
+
+impl<I: ?Sized, Id: Address> Snapshot<I, Id> {
+    fn empty() -> Self {
+        Snapshot {
+            generation: 0,
+            routers: Arc::from(Vec::new()),
+            handlers: Arc::from(Vec::new()),
+            addresses: OrdMap::new(),
+            handler_count: 0,
+        }
+    }
+
+    fn duplicate(&self) -> Self {
+        Snapshot {
+            generation: self.generation,
+            routers: Arc::clone(&self.routers),
+            handlers: Arc::clone(&self.handlers),
+            addresses: self.addresses.clone(),
+            handler_count: self.handler_count,
+        }
+    }
+}
+
+type QueuedItem<I, Id> = Box<dyn FnOnce(&Bus<I, Id>) + Send>;
+type HookFn<I, Id> = Arc<dyn Fn(&I, &Id) + Send + Sync>;
+
+struct QueueState<I: ?Sized + 'static, Id: 'static> {
+    enabled: bool,
+    items: VecDeque<QueuedItem<I, Id>>,
+}
+
+struct Hooks<I: ?Sized, Id> {
+    on_connect: Vec<(u64, HookFn<I, Id>)>,
+    on_disconnect: Vec<(u64, HookFn<I, Id>)>,
+}
+
+struct Writer<Id> {
+    next_key: u64,
+    /// Address of every connected node, by node key (`None` for routers).
+    addresses: HashMap<u64, Option<Id>>,
+}
+
+struct Inner<I: ?Sized + 'static, Id: 'static> {
+    name: &'static str,
+    handler_policy: HandlerPolicy,
+    addressed: bool,
+    current: AtomicPtr<Snapshot<I, Id>>,
+    generation: AtomicU64,
+    writer: Mutex<Writer<Id>>,
+    hooks: Mutex<Hooks<I, Id>>,
+    queue: Mutex<QueueState<I, Id>>,
+}
+
+impl<I: ?Sized + 'static, Id: 'static> Drop for Inner<I, Id> {
+    fn drop(&mut self) {
+        let snapshot = self.current.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !snapshot.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in `publish`; no dispatch can run any
+            // more because dispatch borrows the `Bus`, which owned the last other reference.
+            drop(unsafe { Box::from_raw(snapshot) });
+        }
+    }
+}
+
+/// A removed snapshot and the connections it held, to be freed once no dispatch can see them.
+struct Garbage<I: ?Sized + 'static, Id: 'static>(#[allow(dead_code)] Box<Snapshot<I, Id>>);
+
+// SAFETY: a snapshot holds `Arc<I>` with `I: Send + Sync`, `Arc<Node>`, and ids that are `Send`;
+// moving it to the thread that frees it is sound.
+unsafe impl<I: ?Sized + Send + Sync + 'static, Id: Send + 'static> Send for Garbage<I, Id> {}
+
+impl<I, Id> Inner<I, Id>
+where
+    I: ?Sized + Send + Sync + 'static,
+    Id: Address,
+{
+    #[inline(always)]
+    fn key(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    #[inline(always)]
+    fn is_live(&self, generation: u64, entry: &Entry<I>) -> bool {
+        self.generation.load(Ordering::Relaxed) == generation || entry.node.is_connected()
+    }
+
+    /// Runs `visit` with the current snapshot (or `None`), pinned so it stays valid.
+    fn with_snapshot<R>(&self, visit: impl FnOnce(Option<&Snapshot<I, Id>>) -> R) -> R {
+        let frame = Frame::new(ptr::null(), ptr::null());
+        let _scope = Scope::enter(&frame);
+        let snapshot = self.current.load(Ordering::Acquire);
+        // SAFETY: published snapshots are only freed after every thread pinned when they were
+        // replaced has unpinned; this thread stays pinned until `_scope` drops.
+        visit(unsafe { snapshot.as_ref() })
+    }
+
+    /// Builds and publishes a new snapshot under the writer lock. Returns what the edit returned
+    /// and the replaced snapshot, which the caller retires after releasing every lock.
+    fn edit<R>(
+        &self,
+        edit: impl FnOnce(&mut Writer<Id>, &mut Snapshot<I, Id>) -> Result<R, Error>,
+    ) -> Result<(R, Option<Garbage<I, Id>>), Error> {
+        let mut writer = lock(&self.writer);
+        let current = self.current.load(Ordering::Acquire);
+        // SAFETY: only writers replace the pointer, and they hold the writer lock.
+        let mut next = match unsafe { current.as_ref() } {
+            Some(snapshot) => snapshot.duplicate(),
+            None => Snapshot::empty(),
+        };
+        let result = edit(&mut writer, &mut next)?;
+        next.generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        next.handler_count = next.handlers.len()
+            + next
+                .addresses
+                .values()
+                .map(|list| list.len())
+                .sum::<usize>();
+        let old = self
+            .current
+            .swap(Box::into_raw(Box::new(next)), Ordering::AcqRel);
+        drop(writer);
+        // SAFETY: `old` came from `Box::into_raw` and is no longer reachable through `current`.
+        let garbage = (!old.is_null()).then(|| Garbage(unsafe { Box::from_raw(old) }));
+        Ok((result, garbage))
+    }
+
+    /// Connects a handler at `Some(address)`, or a router with `None`.
+    fn connect(
+        self: &Arc<Self>,
+        address: Option<Id>,
+        handler: Arc<I>,
+        order: i64,
+    ) -> Result<Connection, Error> {
+        let handler_policy = self.handler_policy;
+        let router = address.is_none();
+        let (node, garbage) = self.edit(|writer, next| {
+            let key = writer.next_key;
+            let node = Arc::new(Node {
+                key,
+                order,
+                connected: std::sync::atomic::AtomicBool::new(true),
+                router,
+            });
+            let entry = Entry {
+                handler: Arc::clone(&handler),
+                node: Arc::clone(&node),
+            };
+            match &address {
+                None => next.routers = insert_sorted(&next.routers, entry, true),
+                Some(address) if self.addressed => {
+                    let existing = next.addresses.get(address).cloned();
+                    let existing = existing.unwrap_or_else(|| Arc::from(Vec::new()));
+                    if handler_policy == HandlerPolicy::Single && !existing.is_empty() {
+                        return Err(Error::AlreadyConnected {
+                            bus: self.name,
+                            address: format!("{address:?}"),
+                        });
+                    }
+                    let ordered = handler_policy == HandlerPolicy::Ordered;
+                    let list = insert_sorted(&existing, entry, ordered);
+                    next.addresses.insert(address.clone(), list);
+                }
+                Some(address) => {
+                    if handler_policy == HandlerPolicy::Single && !next.handlers.is_empty() {
+                        return Err(Error::AlreadyConnected {
+                            bus: self.name,
+                            address: format!("{address:?}"),
+                        });
+                    }
+                    let ordered = handler_policy == HandlerPolicy::Ordered;
+                    next.handlers = insert_sorted(&next.handlers, entry, ordered);
+                }
+            }
+            writer.next_key += 1;
+            writer.addresses.insert(key, address.clone());
+            Ok(node)
+        })?;
+        if let Some(garbage) = garbage {
+            epoch::retire(Box::new(garbage));
+        }
+        tracing::debug!(target: "ebus", bus = self.name, address = ?address, router, "connect");
+        if let Some(address) = &address {
+            self.run_hooks(true, address, &handler, &node);
+        }
+        let link: Arc<dyn Link> = Arc::clone(self) as Arc<dyn Link>;
+        Ok(Connection::new(self.name, link, node))
+    }
+
+    /// Removes the nodes whose keys `select` picks (under the writer lock), then runs the
+    /// disconnect hooks. Returns how many handlers (not routers) were removed.
+    fn remove(&self, select: impl FnOnce(&Snapshot<I, Id>) -> Vec<u64>) -> usize {
+        type Removed<I, Id> = Vec<(Option<Id>, Arc<I>, Arc<Node>)>;
+        let outcome = self.edit(|writer, next| {
+            let mut removed: Removed<I, Id> = Vec::new();
+            for key in select(next) {
+                let Some(address) = writer.addresses.remove(&key) else {
+                    continue;
+                };
+                let mut take = |list: &List<I>| -> List<I> {
+                    let mut kept = Vec::with_capacity(list.len());
+                    for entry in list.iter() {
+                        if entry.node.key == key {
+                            entry.node.connected.store(false, Ordering::Release);
+                            removed.push((
+                                address.clone(),
+                                Arc::clone(&entry.handler),
+                                Arc::clone(&entry.node),
+                            ));
+                        } else {
+                            kept.push(entry.clone());
+                        }
+                    }
+                    Arc::from(kept)
+                };
+                match &address {
+                    None => next.routers = take(&next.routers),
+                    Some(address) if self.addressed => {
+                        if let Some(list) = next.addresses.get(address).cloned() {
+                            let list = take(&list);
+                            if list.is_empty() {
+                                next.addresses.remove(address);
+                            } else {
+                                next.addresses.insert(address.clone(), list);
+                            }
+                        }
+                    }
+                    Some(_) => next.handlers = take(&next.handlers),
+                }
+            }
+            Ok(removed)
+        });
+        let Ok((removed, garbage)) = outcome else {
+            return 0;
+        };
+        if let Some(garbage) = garbage {
+            epoch::retire(Box::new(garbage));
+        }
+        let mut count = 0;
+        for (address, handler, node) in removed {
+            tracing::debug!(target: "ebus", bus = self.name, address = ?address, router = node.router, "disconnect");
+            if let Some(address) = &address {
+                count += 1;
+                self.run_hooks(false, address, &handler, &node);
+            }
+        }
+        count
+    }
+
+    fn run_hooks(&self, connecting: bool, address: &Id, handler: &Arc<I>, node: &Node) {
+        let hooks: Vec<HookFn<I, Id>> = {
+            let hooks = lock(&self.hooks);
+            let list = if connecting {
+                &hooks.on_connect
+            } else {
+                &hooks.on_disconnect
+            };
+            list.iter().map(|(_, hook)| Arc::clone(hook)).collect()
+        };
+        if hooks.is_empty() {
+            return;
+        }
+        let frame = Frame::new(self.key(), address as *const Id as *const ());
+        let _scope = Scope::enter(&frame);
+        for hook in &hooks {
+            if connecting && !node.is_connected() {
+                break;
+            }
+            hook(handler, address);
+        }
+    }
+
+    /// The dispatch core. `call` is applied to routers (results discarded) and handlers (results
+    /// passed to `sink`, which may stop the dispatch).
+    #[inline(always)]
+    fn dispatch<R>(
+        &self,
+        target: Option<&Id>,
+        reverse: bool,
+        routed: bool,
+        call: &mut impl FnMut(&I) -> R,
+        sink: &mut impl FnMut(R) -> ControlFlow<()>,
+    ) {
+        let frame = Frame::new(
+            self.key(),
+            target.map_or(ptr::null(), |id| id as *const Id as *const ()),
+        );
+        let _scope = Scope::enter(&frame);
+        let snapshot = self.current.load(Ordering::Acquire);
+        // SAFETY: see `with_snapshot`; this thread is pinned until `_scope` drops.
+        let Some(snapshot) = (unsafe { snapshot.as_ref() }) else {
+            return;
+        };
+        tracing::trace!(target: "ebus", bus = self.name, reverse, addressed = target.is_some(), "dispatch");
+        if routed && !snapshot.routers.is_empty() && self.route(snapshot, &frame, call) {
+            return;
+        }
+        let generation = snapshot.generation;
+        match target {
+            None if !self.addressed => {
+                let _ = self.call_list(generation, &snapshot.handlers, reverse, call, sink);
+            }
+            None => self.broadcast_addresses(snapshot, &frame, reverse, call, sink),
+            Some(id) => {
+                if self.addressed {
+                    if let Some((key, list)) = snapshot.addresses.get_key_value(id) {
+                        frame.set_address(key as *const Id as *const ());
+                        let _ = self.call_list(generation, list, reverse, call, sink);
+                    }
+                } else {
+                    let _ = self.call_list(generation, &snapshot.handlers, reverse, call, sink);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn call_list<R>(
+        &self,
+        generation: u64,
+        list: &[Entry<I>],
+        reverse: bool,
+        call: &mut impl FnMut(&I) -> R,
+        sink: &mut impl FnMut(R) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        if reverse {
+            for entry in list.iter().rev() {
+                if self.is_live(generation, entry) {
+                    sink(call(&entry.handler))?;
+                }
+            }
+        } else {
+            for entry in list.iter() {
+                if self.is_live(generation, entry) {
+                    sink(call(&entry.handler))?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[inline(never)]
+    fn broadcast_addresses<R>(
+        &self,
+        snapshot: &Snapshot<I, Id>,
+        frame: &Frame,
+        reverse: bool,
+        call: &mut impl FnMut(&I) -> R,
+        sink: &mut impl FnMut(R) -> ControlFlow<()>,
+    ) {
+        let generation = snapshot.generation;
+        let mut visit = |(id, list): (&Id, &List<I>)| {
+            frame.set_address(id as *const Id as *const ());
+            self.call_list(generation, list, reverse, call, sink)
+        };
+        let _ = if reverse {
+            snapshot.addresses.iter().rev().try_for_each(&mut visit)
+        } else {
+            snapshot.addresses.iter().try_for_each(&mut visit)
+        };
+    }
+
+    /// Runs the routers; returns whether the handlers must be skipped.
+    #[inline(never)]
+    fn route<R>(
+        &self,
+        snapshot: &Snapshot<I, Id>,
+        frame: &Frame,
+        call: &mut impl FnMut(&I) -> R,
+    ) -> bool {
+        let mut skip = false;
+        for router in snapshot.routers.iter() {
+            if !self.is_live(snapshot.generation, router) {
+                continue;
+            }
+            frame.begin_routing();
+            let _ = call(&router.handler);
+            match frame.end_routing() {
+                RouterAction::Continue => {}
+                RouterAction::SkipHandlers => skip = true,
+                RouterAction::Stop => return true,
+            }
+        }
+        skip
+    }
+
+    fn innermost_frame<R>(&self, visit: impl Fn(&Frame) -> R) -> Option<R> {
+        let key = self.key();
+        epoch::find_frame(|frame| (epoch::frame_bus(frame) == key).then(|| visit(frame)))
+    }
+}
+
+fn insert_sorted<I: ?Sized>(list: &[Entry<I>], entry: Entry<I>, ordered: bool) -> List<I> {
+    let mut entries: Vec<Entry<I>> = Vec::with_capacity(list.len() + 1);
+    entries.extend(list.iter().cloned());
+    let position = if ordered {
+        let order = entry.node.order;
+        entries.partition_point(|existing| existing.node.order <= order)
+    } else {
+        entries.len()
+    };
+    entries.insert(position, entry);
+    Arc::from(entries)
+}
+
+impl<I, Id> Link for Inner<I, Id>
+where
+    I: ?Sized + Send + Sync + 'static,
+    Id: Address,
+{
+    fn disconnect(&self, node: &Node) {
+        if !node.is_connected() {
+            return;
+        }
+        let key = node.key;
+        self.remove(|_| vec![key]);
+    }
+
+    fn remove_hook(&self, key: u64) {
+        let removed = {
+            let mut hooks = lock(&self.hooks);
+            let mut removed = Vec::new();
+            let Hooks {
+                on_connect,
+                on_disconnect,
+            } = &mut *hooks;
+            for list in [on_connect, on_disconnect] {
+                if let Some(position) = list.iter().position(|(hook_key, _)| *hook_key == key) {
+                    removed.push(list.remove(position));
+                }
+            }
+            removed
+        };
+        drop(removed);
+    }
+}
+
+impl<I: ?Sized + 'static> Bus<I, ()> {
+    /// A bus with a single address and any number of handlers, called in connection order.
+    /// [`Bus::with_policies`] declares the other shapes.
+    pub const fn new(name: &'static str) -> Self {
+        Bus {
+            name,
+            handler_policy: HandlerPolicy::Multiple,
+            address_policy: AddressPolicy::Single,
+            inner: OnceLock::new(),
+        }
+    }
+}
+
+impl<I: ?Sized + 'static, Id: 'static> Bus<I, Id> {
+    /// An addressed bus ([`AddressPolicy::ById`]): handlers connect at an id, events go to one
+    /// id, broadcasts reach every id.
+    pub const fn addressed(name: &'static str) -> Self {
+        Bus {
+            name,
+            handler_policy: HandlerPolicy::Multiple,
+            address_policy: AddressPolicy::ById,
+            inner: OnceLock::new(),
+        }
+    }
+
+    /// A bus with any combination of policies. With [`AddressPolicy::Single`] every handler
+    /// is connected at the one address `()`-like address and events ignore the id.
+    ///
+    /// ```
+    /// use ebus::{AddressPolicy, Bus, HandlerPolicy};
+    /// pub trait SessionRequests: Send + Sync {
+    ///     fn create(&self) -> String;
+    /// }
+    /// // One provider: a second connect is an error, not a silent replacement.
+    /// static REQUESTS: Bus<dyn SessionRequests> =
+    ///     Bus::with_policies("SessionRequests", HandlerPolicy::Single, AddressPolicy::Single);
+    /// # assert_eq!(REQUESTS.handler_policy(), HandlerPolicy::Single);
+    /// ```
+    pub const fn with_policies(
+        name: &'static str,
+        handler_policy: HandlerPolicy,
+        address_policy: AddressPolicy,
+    ) -> Self {
+        Bus {
+            name,
+            handler_policy,
+            address_policy,
+            inner: OnceLock::new(),
+        }
+    }
+
+    /// The bus's name, used in errors and tracing.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The handler policy.
+    pub const fn handler_policy(&self) -> HandlerPolicy {
+        self.handler_policy
+    }
+
+    /// The address policy.
+    pub const fn address_policy(&self) -> AddressPolicy {
+        self.address_policy
+    }
+}
+
+impl<I> Bus<I, ()>
+where
+    I: ?Sized + Send + Sync + 'static,
+{
+    /// Connects a handler. On a [`HandlerPolicy::Single`] bus a second handler is refused with
+    /// [`Error::AlreadyConnected`]. Connection hooks run before this returns.
+    ///
+    /// A handler connected during a dispatch does not receive that dispatch.
+    pub fn connect(&self, handler: Arc<I>) -> Result<Connection, Error> {
+        self.connect_at((), handler)
+    }
+
+    /// Connects a handler with an explicit order key on a [`HandlerPolicy::Ordered`] bus
+    /// (elsewhere: [`Error::OrderNotSupported`]):
+    /// lower keys are called first; equal keys keep connection order.
+    pub fn connect_ordered(&self, handler: Arc<I>, order: i64) -> Result<Connection, Error> {
+        self.connect_at_ordered((), handler, order)
+    }
+}
+
+impl<I, Id> Bus<I, Id>
+where
+    I: ?Sized + Send + Sync + 'static,
+    Id: Address,
+{
+    #[inline(always)]
+    fn get(&self) -> Option<&Arc<Inner<I, Id>>> {
+        self.inner.get()
+    }
+
+    fn inner(&self) -> &Arc<Inner<I, Id>> {
+        self.inner.get_or_init(|| {
+            Arc::new(Inner {
+                name: self.name,
+                handler_policy: self.handler_policy,
+                addressed: self.address_policy != AddressPolicy::Single,
+                current: AtomicPtr::new(ptr::null_mut()),
+                generation: AtomicU64::new(0),
+                writer: Mutex::new(Writer {
+                    next_key: 0,
+                    addresses: HashMap::new(),
+                }),
+                hooks: Mutex::new(Hooks {
+                    on_connect: Vec::new(),
+                    on_disconnect: Vec::new(),
+                }),
+                queue: Mutex::new(QueueState {
+                    enabled: true,
+                    items: VecDeque::new(),
+                }),
+            })
+        })
+    }
+
+    // ----- connecting -----------------------------------------------------------------------
+
+    /// Connects a handler at `address` (on a single-address bus the address is `()`).
+    ///
+    /// One handler object may be connected at several addresses: pass clones of its `Arc` and
+    /// keep every guard. On a [`HandlerPolicy::Single`] bus a second handler at the same address
+    /// is refused with [`Error::AlreadyConnected`].
+    pub fn connect_at(&self, address: Id, handler: Arc<I>) -> Result<Connection, Error> {
+        self.inner().connect(Some(address), handler, 0)
+    }
+
+    /// Connects a handler at `address` with an explicit order key; see
+    /// [`connect_ordered`](Bus::connect_ordered).
+    pub fn connect_at_ordered(
+        &self,
+        address: Id,
+        handler: Arc<I>,
+        order: i64,
+    ) -> Result<Connection, Error> {
+        if self.handler_policy != HandlerPolicy::Ordered {
+            return Err(Error::OrderNotSupported { bus: self.name });
+        }
+        self.inner().connect(Some(address), handler, order)
+    }
+
+    /// Connects a router: an interceptor that receives every dispatch (immediate or queued, at
+    /// execution) before the handlers, in ascending `order` (ties: connection order). Inside the
+    /// call a router may call [`set_router_action`](Self::set_router_action). Routers' return
+    /// values are discarded; enumeration and async requests do not pass through routers.
+    pub fn connect_router(&self, router: Arc<I>, order: i64) -> Connection {
+        match self.inner().connect(None, router, order) {
+            Ok(connection) => connection,
+            // Routers have no handler policy to violate, so connecting one cannot fail.
+            Err(error) => unreachable!("connecting a router failed: {error}"),
+        }
+    }
+
+    /// From inside a router's call: what to do with the dispatch. Returns `false` (and does
+    /// nothing) when this thread is not running a router of this bus.
+    pub fn set_router_action(&self, action: RouterAction) -> bool {
+        self.get()
+            .and_then(|inner| inner.innermost_frame(|frame| epoch::frame_set_action(frame, action)))
+            .unwrap_or(false)
+    }
+
+    /// Whether this thread is currently running a router of this bus.
+    pub fn is_routing(&self) -> bool {
+        self.get()
+            .and_then(|inner| inner.innermost_frame(epoch::frame_is_routing))
+            .unwrap_or(false)
+    }
+
+    /// Registers code that runs each time a handler connects, on the connecting thread, after the
+    /// handler is in place and with no bus lock held: the place to hand a late subscriber the
+    /// current state. While it runs, [`current_address`](Self::current_address) is the new
+    /// handler's address.
+    pub fn on_connect(&self, hook: impl Fn(&I, &Id) + Send + Sync + 'static) -> HookGuard {
+        self.add_hook(true, Arc::new(hook))
+    }
+
+    /// Registers code that runs each time a handler disconnects (also through
+    /// [`disconnect_address`](Self::disconnect_address) or [`disconnect_all`](Self::disconnect_all)),
+    /// after bus events stopped reaching it, with no bus lock held.
+    pub fn on_disconnect(&self, hook: impl Fn(&I, &Id) + Send + Sync + 'static) -> HookGuard {
+        self.add_hook(false, Arc::new(hook))
+    }
+
+    fn add_hook(&self, connecting: bool, hook: HookFn<I, Id>) -> HookGuard {
+        let inner = self.inner();
+        let key = {
+            let mut writer = lock(&inner.writer);
+            writer.next_key += 1;
+            writer.next_key - 1
+        };
+        {
+            let mut hooks = lock(&inner.hooks);
+            if connecting {
+                hooks.on_connect.push((key, hook));
+            } else {
+                hooks.on_disconnect.push((key, hook));
+            }
+        }
+        HookGuard::new(Arc::clone(inner) as Arc<dyn Link>, key)
+    }
+
+    /// Disconnects every handler at `address`; returns how many. Safe to call from inside a
+    /// dispatch, including one delivering to that address.
+    pub fn disconnect_address(&self, address: &Id) -> usize {
+        let Some(inner) = self.get() else {
+            return 0;
+        };
+        inner.remove(|snapshot| {
+            let list = if inner.addressed {
+                snapshot.addresses.get(address)
+            } else {
+                Some(&snapshot.handlers)
+            };
+            list.map(|list| list.iter().map(|entry| entry.node.key).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Disconnects every handler (not the routers); returns how many.
+    pub fn disconnect_all(&self) -> usize {
+        let Some(inner) = self.get() else {
+            return 0;
+        };
+        inner.remove(|snapshot| {
+            snapshot
+                .handlers
+                .iter()
+                .chain(snapshot.addresses.values().flat_map(|list| list.iter()))
+                .map(|entry| entry.node.key)
+                .collect()
+        })
+    }
+
+    // ----- dispatch ---------------------------------------------------------------------------
+
+    #[inline(always)]
+    fn run<R>(
+        &self,
+        target: Option<&Id>,
+        reverse: bool,
+        mut call: impl FnMut(&I) -> R,
+        mut sink: impl FnMut(R) -> ControlFlow<()>,
+    ) {
+        if let Some(inner) = self.get() {
+            inner.dispatch(target, reverse, true, &mut call, &mut sink);
+        }
+    }
+
+    /// Calls `event` on every handler (on an addressed bus: at every address), in order.
+    #[inline]
+    pub fn broadcast(&self, event: impl FnMut(&I)) {
+        self.run(None, false, event, |()| ControlFlow::Continue(()));
+    }
+
+    /// [`broadcast`](Self::broadcast) in reverse order (addresses too).
+    pub fn broadcast_reverse(&self, event: impl FnMut(&I)) {
+        self.run(None, true, event, |()| ControlFlow::Continue(()));
+    }
+
+    /// Broadcasts and returns the last handler's result (`None` with no handler).
+    pub fn broadcast_result<R>(&self, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut last = None;
+        self.run(None, false, event, |value| {
+            last = Some(value);
+            ControlFlow::Continue(())
+        });
+        last
+    }
+
+    /// Broadcasts in reverse order and returns the last result (the first handler's).
+    pub fn broadcast_result_reverse<R>(&self, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut last = None;
+        self.run(None, true, event, |value| {
+            last = Some(value);
+            ControlFlow::Continue(())
+        });
+        last
+    }
+
+    /// Broadcasts and collects every handler's result, in call order.
+    pub fn broadcast_collect<R>(&self, event: impl FnMut(&I) -> R) -> Vec<R> {
+        let mut all = Vec::new();
+        self.run(None, false, event, |value| {
+            all.push(value);
+            ControlFlow::Continue(())
+        });
+        all
+    }
+
+    /// Broadcasts in reverse order and collects every result, in call order.
+    pub fn broadcast_collect_reverse<R>(&self, event: impl FnMut(&I) -> R) -> Vec<R> {
+        let mut all = Vec::new();
+        self.run(None, true, event, |value| {
+            all.push(value);
+            ControlFlow::Continue(())
+        });
+        all
+    }
+
+    /// Broadcasts and folds the results into `init`: `|a, b| a && b` for a vote in which every
+    /// handler must agree, `|a, b| a + b` for a sum. Every handler is called.
+    pub fn broadcast_reduce<R, A>(
+        &self,
+        init: A,
+        event: impl FnMut(&I) -> R,
+        mut fold: impl FnMut(A, R) -> A,
+    ) -> A {
+        let mut accumulator = Some(init);
+        self.run(None, false, event, |value| {
+            accumulator = accumulator.take().map(|acc| fold(acc, value));
+            ControlFlow::Continue(())
+        });
+        accumulator.expect("the accumulator is put back after every fold")
+    }
+
+    /// Calls only the first handler (in broadcast order) and returns its result.
+    pub fn broadcast_first<R>(&self, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut first = None;
+        self.run(None, false, event, |value| {
+            first = Some(value);
+            ControlFlow::Break(())
+        });
+        first
+    }
+
+    /// Calls `event` on every handler at `address`, in order. Nothing happens if no handler is
+    /// connected there.
+    #[inline]
+    pub fn event(&self, address: &Id, event: impl FnMut(&I)) {
+        self.run(Some(address), false, event, |()| ControlFlow::Continue(()));
+    }
+
+    /// [`event`](Self::event) in reverse handler order.
+    pub fn event_reverse(&self, address: &Id, event: impl FnMut(&I)) {
+        self.run(Some(address), true, event, |()| ControlFlow::Continue(()));
+    }
+
+    /// Sends to `address` and returns the last handler's result.
+    pub fn event_result<R>(&self, address: &Id, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut last = None;
+        self.run(Some(address), false, event, |value| {
+            last = Some(value);
+            ControlFlow::Continue(())
+        });
+        last
+    }
+
+    /// Sends to `address` in reverse order and returns the last result.
+    pub fn event_result_reverse<R>(&self, address: &Id, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut last = None;
+        self.run(Some(address), true, event, |value| {
+            last = Some(value);
+            ControlFlow::Continue(())
+        });
+        last
+    }
+
+    /// Sends to `address` and collects every result.
+    pub fn event_collect<R>(&self, address: &Id, event: impl FnMut(&I) -> R) -> Vec<R> {
+        let mut all = Vec::new();
+        self.run(Some(address), false, event, |value| {
+            all.push(value);
+            ControlFlow::Continue(())
+        });
+        all
+    }
+
+    /// Sends to `address` in reverse order and collects every result.
+    pub fn event_collect_reverse<R>(&self, address: &Id, event: impl FnMut(&I) -> R) -> Vec<R> {
+        let mut all = Vec::new();
+        self.run(Some(address), true, event, |value| {
+            all.push(value);
+            ControlFlow::Continue(())
+        });
+        all
+    }
+
+    /// Sends to `address` and folds the results; see [`broadcast_reduce`](Self::broadcast_reduce).
+    pub fn event_reduce<R, A>(
+        &self,
+        address: &Id,
+        init: A,
+        event: impl FnMut(&I) -> R,
+        mut fold: impl FnMut(A, R) -> A,
+    ) -> A {
+        let mut accumulator = Some(init);
+        self.run(Some(address), false, event, |value| {
+            accumulator = accumulator.take().map(|acc| fold(acc, value));
+            ControlFlow::Continue(())
+        });
+        accumulator.expect("the accumulator is put back after every fold")
+    }
+
+    /// Calls only the first handler at `address` and returns its result.
+    pub fn event_first<R>(&self, address: &Id, event: impl FnMut(&I) -> R) -> Option<R> {
+        let mut first = None;
+        self.run(Some(address), false, event, |value| {
+            first = Some(value);
+            ControlFlow::Break(())
+        });
+        first
+    }
+
+    /// Visits handlers in broadcast order (routers are not visited) until `visit` returns
+    /// `false`. While visiting an addressed bus, [`current_address`](Self::current_address) is
+    /// the handler's address.
+    pub fn enumerate_handlers(&self, mut visit: impl FnMut(&I) -> bool) {
+        if let Some(inner) = self.get() {
+            inner.dispatch(None, false, false, &mut visit, &mut |keep_going| {
+                if keep_going {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+        }
+    }
+
+    /// Visits the handlers at `address` until `visit` returns `false`.
+    pub fn enumerate_handlers_at(&self, address: &Id, mut visit: impl FnMut(&I) -> bool) {
+        if let Some(inner) = self.get() {
+            inner.dispatch(Some(address), false, false, &mut visit, &mut |keep_going| {
+                if keep_going {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+        }
+    }
+
+    // ----- introspection ----------------------------------------------------------------------
+
+    /// Whether any handler is connected.
+    pub fn has_handlers(&self) -> bool {
+        self.handler_count() > 0
+    }
+
+    /// Whether any handler is connected at `address`.
+    pub fn has_handlers_at(&self, address: &Id) -> bool {
+        self.handler_count_at(address) > 0
+    }
+
+    /// The number of connected handlers, at every address (routers not counted).
+    pub fn handler_count(&self) -> usize {
+        self.get().map_or(0, |inner| {
+            inner.with_snapshot(|snapshot| snapshot.map_or(0, |snapshot| snapshot.handler_count))
+        })
+    }
+
+    /// The number of handlers connected at `address`.
+    pub fn handler_count_at(&self, address: &Id) -> usize {
+        self.get().map_or(0, |inner| {
+            inner.with_snapshot(|snapshot| {
+                snapshot.map_or(0, |snapshot| {
+                    if inner.addressed {
+                        snapshot.addresses.get(address).map_or(0, |list| list.len())
+                    } else {
+                        snapshot.handlers.len()
+                    }
+                })
+            })
+        })
+    }
+
+    /// The addresses that have at least one handler, in broadcast order.
+    pub fn addresses(&self) -> Vec<Id> {
+        self.get().map_or_else(Vec::new, |inner| {
+            inner.with_snapshot(|snapshot| {
+                snapshot.map_or_else(Vec::new, |snapshot| {
+                    snapshot.addresses.keys().cloned().collect()
+                })
+            })
+        })
+    }
+
+    /// Every connected handler, in broadcast order (for example to call async methods).
+    pub fn handlers(&self) -> Vec<Arc<I>> {
+        self.get().map_or_else(Vec::new, |inner| {
+            inner.with_snapshot(|snapshot| {
+                snapshot.map_or_else(Vec::new, |snapshot| {
+                    snapshot
+                        .handlers
+                        .iter()
+                        .chain(snapshot.addresses.values().flat_map(|list| list.iter()))
+                        .map(|entry| Arc::clone(&entry.handler))
+                        .collect()
+                })
+            })
+        })
+    }
+
+    /// The handlers connected at `address`, in order.
+    pub fn handlers_at(&self, address: &Id) -> Vec<Arc<I>> {
+        self.get().map_or_else(Vec::new, |inner| {
+            inner.with_snapshot(|snapshot| {
+                snapshot.map_or_else(Vec::new, |snapshot| {
+                    let list = if inner.addressed {
+                        snapshot.addresses.get(address)
+                    } else {
+                        Some(&snapshot.handlers)
+                    };
+                    list.map_or_else(Vec::new, |list| {
+                        list.iter()
+                            .map(|entry| Arc::clone(&entry.handler))
+                            .collect()
+                    })
+                })
+            })
+        })
+    }
+
+    /// The first handler in broadcast order.
+    pub fn first_handler(&self) -> Option<Arc<I>> {
+        self.get().and_then(|inner| {
+            inner.with_snapshot(|snapshot| {
+                snapshot.and_then(|snapshot| {
+                    snapshot
+                        .handlers
+                        .first()
+                        .or_else(|| snapshot.addresses.values().find_map(|list| list.first()))
+                        .map(|entry| Arc::clone(&entry.handler))
+                })
+            })
+        })
+    }
+
+    /// The first handler at `address`.
+    pub fn first_handler_at(&self, address: &Id) -> Option<Arc<I>> {
+        self.handlers_at(address).into_iter().next()
+    }
+
+    /// While this thread is dispatching on this bus (or running one of its connection hooks),
+    /// the address being delivered; `None` otherwise, and on single-address buses.
+    pub fn current_address(&self) -> Option<Id> {
+        if !self.inner.get().is_some_and(|inner| inner.addressed) {
+            return None;
+        }
+        self.get()?
+            .innermost_frame(|frame| {
+                let address = epoch::frame_address(frame) as *const Id;
+                // SAFETY: a frame's address points at an id that outlives the frame: the caller's
+                // argument, a key of the pinned snapshot, or the hook's argument.
+                unsafe { address.as_ref() }.cloned()
+            })
+            .flatten()
+    }
+
+    /// Whether this thread is inside a dispatch (or connection hook) of this bus.
+    pub fn is_dispatching_this_thread(&self) -> bool {
+        self.get()
+            .and_then(|inner| inner.innermost_frame(|_| ()))
+            .is_some()
+    }
+
+    /// Whether this thread's dispatch stack holds this bus twice at the same address as the
+    /// innermost dispatch of this bus: a handler that re-entered its own bus (directly or
+    /// through other buses). Different addresses do not count.
+    pub fn is_reentrant_this_thread(&self) -> bool {
+        let Some(inner) = self.get() else {
+            return false;
+        };
+        let key = inner.key();
+        let mut innermost: Option<*const ()> = None;
+        epoch::find_frame(|frame| {
+            if epoch::frame_bus(frame) != key {
+                return None;
+            }
+            let address = epoch::frame_address(frame);
+            match innermost {
+                None => {
+                    innermost = Some(address);
+                    None
+                }
+                Some(first) => same_address::<Id>(first, address).then_some(()),
+            }
+        })
+        .is_some()
+    }
+
+    // ----- queued events ----------------------------------------------------------------------
+
+    fn enqueue(&self, item: QueuedItem<I, Id>) -> Result<(), Error> {
+        let inner = self.inner();
+        let mut queue = lock(&inner.queue);
+        if !queue.enabled {
+            tracing::warn!(target: "ebus", bus = self.name, "queuing is switched off; item dropped");
+            return Err(Error::QueuingDisabled { bus: self.name });
+        }
+        queue.items.push_back(item);
+        Ok(())
+    }
+
+    /// Queues a broadcast; it runs (through routers and handlers connected at that time) when the
+    /// owner calls [`execute_queued`](Self::execute_queued). Move the arguments into `event`.
+    pub fn queue_broadcast(&self, event: impl FnMut(&I) + Send + 'static) -> Result<(), Error> {
+        self.enqueue(Box::new(move |bus| bus.broadcast(event)))
+    }
+
+    /// Queues a reverse broadcast.
+    pub fn queue_broadcast_reverse(
+        &self,
+        event: impl FnMut(&I) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.enqueue(Box::new(move |bus| bus.broadcast_reverse(event)))
+    }
+
+    /// Queues an event to `address`.
+    pub fn queue_event(
+        &self,
+        address: Id,
+        event: impl FnMut(&I) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.enqueue(Box::new(move |bus| bus.event(&address, event)))
+    }
+
+    /// Queues an event to `address` in reverse handler order.
+    pub fn queue_event_reverse(
+        &self,
+        address: Id,
+        event: impl FnMut(&I) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.enqueue(Box::new(move |bus| bus.event_reverse(&address, event)))
+    }
+
+    /// Queues any closure, run in FIFO order with the queued events (for example to disconnect a
+    /// handler on the owner's tick, or as a fence).
+    pub fn queue_fn(&self, function: impl FnOnce() + Send + 'static) -> Result<(), Error> {
+        self.enqueue(Box::new(move |_| function()))
+    }
+
+    /// Runs everything queued so far, in FIFO order, on this thread; returns how many items ran.
+    /// Items queued while this runs wait for the next call.
+    pub fn execute_queued(&self) -> usize {
+        let Some(inner) = self.get() else {
+            return 0;
+        };
+        let items = std::mem::take(&mut lock(&inner.queue).items);
+        let count = items.len();
+        for item in items {
+            item(self);
+        }
+        count
+    }
+
+    /// Drops everything queued without running it; returns how many items were dropped.
+    pub fn clear_queued(&self) -> usize {
+        let Some(inner) = self.get() else {
+            return 0;
+        };
+        let items = std::mem::take(&mut lock(&inner.queue).items);
+        items.len()
+    }
+
+    /// How many items wait for [`execute_queued`](Self::execute_queued).
+    pub fn queued_len(&self) -> usize {
+        self.get().map_or(0, |inner| lock(&inner.queue).items.len())
+    }
+
+    /// Switches queuing on or off. Switching it off drops what is queued; while off, `queue_*`
+    /// refuses items with [`Error::QueuingDisabled`].
+    pub fn set_queuing(&self, enabled: bool) {
+        let dropped = {
+            let mut queue = lock(&self.inner().queue);
+            queue.enabled = enabled;
+            if enabled {
+                VecDeque::new()
+            } else {
+                std::mem::take(&mut queue.items)
+            }
+        };
+        drop(dropped);
+    }
+
+    /// Whether queuing is on (it is by default).
+    pub fn is_queuing(&self) -> bool {
+        self.get().is_none_or(|inner| lock(&inner.queue).enabled)
+    }
+
+    // ----- async ------------------------------------------------------------------------------
+
+    /// Awaits a request on the first handler (the provider of a single-handler request bus), for
+    /// interfaces whose methods are `async` (for example with `async-trait`):
+    /// `bus.request(|provider| async move { provider.load(id).await }).await`.
+    ///
+    /// No bus state is held across the await; the handler stays alive through its `Arc`.
+    pub async fn request<F, Fut>(&self, request: F) -> Result<Fut::Output, Error>
+    where
+        F: FnOnce(Arc<I>) -> Fut,
+        Fut: Future,
+    {
+        let handler = self
+            .first_handler()
+            .ok_or(Error::NoHandler { bus: self.name })?;
+        Ok(request(handler).await)
+    }
+
+    /// Awaits a request on the first handler at `address`.
+    pub async fn request_at<F, Fut>(&self, address: &Id, request: F) -> Result<Fut::Output, Error>
+    where
+        F: FnOnce(Arc<I>) -> Fut,
+        Fut: Future,
+    {
+        let handler = self
+            .first_handler_at(address)
+            .ok_or_else(|| Error::NoHandlerAt {
+                bus: self.name,
+                address: format!("{address:?}"),
+            })?;
+        Ok(request(handler).await)
+    }
+
+    /// Awaits `request` on every handler, one after the other in broadcast order, and collects
+    /// the results.
+    pub async fn broadcast_async<F, Fut>(&self, mut request: F) -> Vec<Fut::Output>
+    where
+        F: FnMut(Arc<I>) -> Fut,
+        Fut: Future,
+    {
+        let mut results = Vec::new();
+        for handler in self.handlers() {
+            results.push(request(handler).await);
+        }
+        results
+    }
+}
+
+fn same_address<Id: Address>(a: *const (), b: *const ()) -> bool {
+    // SAFETY: both pointers come from live frames of this thread (see `current_address`).
+    match unsafe { ((a as *const Id).as_ref(), (b as *const Id).as_ref()) } {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl<I: ?Sized + 'static, Id: 'static> fmt::Debug for Bus<I, Id> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bus")
+            .field("name", &self.name)
+            .field("handler_policy", &self.handler_policy)
+            .field("address_policy", &self.address_policy)
+            .finish()
+    }
+}

@@ -1,0 +1,129 @@
+//! Guards returned by connecting: dropping one undoes the connection.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The bus-side record of one connected handler or router.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// Unique within the bus and increasing with connection time, so it also orders ties.
+    pub(crate) key: u64,
+    /// The explicit order key (0 unless the handler was connected with one).
+    pub(crate) order: i64,
+    /// Cleared, under the bus's writer lock, when the handler is disconnected.
+    pub(crate) connected: AtomicBool,
+    /// Whether this node is a router rather than a handler.
+    pub(crate) router: bool,
+}
+
+impl Node {
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+}
+
+/// What a guard needs from its bus, without the bus's type parameters.
+pub(crate) trait Link: Send + Sync {
+    fn disconnect(&self, node: &Node);
+    fn remove_hook(&self, key: u64);
+}
+
+/// A live connection of a handler (or router) to a bus, at one address.
+///
+/// Dropping the guard disconnects the handler; so does [`disconnect`](Self::disconnect). Once
+/// disconnection returns, dispatches on the disconnecting thread, and dispatches on other threads
+/// that start afterwards, never call the handler again. A dispatch already running on another
+/// thread checks the handler's state immediately before calling it.
+///
+/// The guard carries no type parameters, so it can be stored in any struct.
+#[must_use = "dropping the connection disconnects the handler at once"]
+pub struct Connection {
+    bus: &'static str,
+    link: Option<Arc<dyn Link>>,
+    node: Arc<Node>,
+}
+
+impl Connection {
+    pub(crate) fn new(bus: &'static str, link: Arc<dyn Link>, node: Arc<Node>) -> Self {
+        Connection {
+            bus,
+            link: Some(link),
+            node,
+        }
+    }
+
+    /// Whether the handler is still connected. It may have been disconnected through the bus
+    /// (for example by [`Bus::disconnect_address`](crate::Bus::disconnect_address)).
+    pub fn is_connected(&self) -> bool {
+        self.node.is_connected()
+    }
+
+    /// The name of the bus this connection belongs to.
+    pub fn bus_name(&self) -> &'static str {
+        self.bus
+    }
+
+    /// Disconnects now. Equivalent to dropping the guard.
+    pub fn disconnect(mut self) {
+        self.release();
+    }
+
+    fn release(&mut self) {
+        if let Some(link) = self.link.take() {
+            link.disconnect(&self.node);
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("bus", &self.bus)
+            .field("router", &self.node.router)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+/// A connection hook registered with [`Bus::on_connect`](crate::Bus::on_connect) or
+/// [`Bus::on_disconnect`](crate::Bus::on_disconnect); dropping the guard removes it.
+#[must_use = "dropping the guard removes the hook at once"]
+pub struct HookGuard {
+    link: Option<Arc<dyn Link>>,
+    key: u64,
+}
+
+impl HookGuard {
+    pub(crate) fn new(link: Arc<dyn Link>, key: u64) -> Self {
+        HookGuard {
+            link: Some(link),
+            key,
+        }
+    }
+
+    /// Keeps the hook installed for as long as the bus lives.
+    pub fn keep(mut self) {
+        self.link = None;
+    }
+}
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        if let Some(link) = self.link.take() {
+            link.remove_hook(self.key);
+        }
+    }
+}
+
+impl fmt::Debug for HookGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookGuard").field("key", &self.key).finish()
+    }
+}

@@ -1,0 +1,416 @@
+//! Read-side protection for bus snapshots, and the per-thread dispatch stack.
+//!
+//! Dispatch reads an immutable snapshot of a bus's handlers through an atomic pointer. A writer
+//! (connect, disconnect) publishes a new snapshot and *retires* the old one, which may still be in
+//! use by dispatches running on other threads. Retired snapshots are freed once every thread that
+//! was dispatching when they were retired has left its outermost dispatch.
+//!
+//! The read side writes only to memory owned by its own thread: on entering its outermost dispatch
+//! a thread bumps a counter in its own cache-line-sized slot (odd = dispatching) and on leaving
+//! bumps it again (even = quiescent). To make that store visible to a writer without a full fence
+//! on every dispatch, the writer issues a process-wide barrier (`membarrier` on Linux); elsewhere,
+//! or where `membarrier` is not available, both sides use a sequentially consistent fence.
+//!
+//! The same thread-local record carries a linked stack of dispatch frames, kept on the callers'
+//! stacks, which answers "is this thread dispatching on bus B", "which address is being delivered"
+//! and lets routers set their processing state.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::RouterAction;
+
+/// Locks a mutex, ignoring poisoning: every structure guarded here is left consistent between
+/// statements, so a panic elsewhere never makes it unusable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+mod barrier {
+    use std::sync::atomic::{AtomicU8, Ordering, compiler_fence, fence};
+
+    const UNKNOWN: u8 = 0;
+    const MEMBARRIER: u8 = 1;
+    const FENCE: u8 = 2;
+
+    static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// Chooses the barrier strategy once per process. Readers that run before the choice use a
+    /// full fence, which is correct with either writer strategy.
+    pub(super) fn init() {
+        if MODE.load(Ordering::Acquire) == UNKNOWN {
+            let mode = if register_membarrier() {
+                MEMBARRIER
+            } else {
+                FENCE
+            };
+            // Two threads may race here; both compute the same answer.
+            MODE.store(mode, Ordering::Release);
+        }
+    }
+
+    /// The read side: orders the slot store before the snapshot load.
+    #[inline(always)]
+    pub(super) fn light() {
+        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The write side: after it returns, every other thread's earlier stores are visible.
+    pub(super) fn heavy() {
+        init();
+        if MODE.load(Ordering::Acquire) == MEMBARRIER {
+            fence(Ordering::SeqCst);
+            if !membarrier_expedited() {
+                // Cannot happen once registration succeeded; the process-wide global command is
+                // slower but gives the same guarantee.
+                membarrier_global();
+            }
+            fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    mod sys {
+        const CMD_QUERY: libc::c_long = 0;
+        const CMD_GLOBAL: libc::c_long = 1;
+        const CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+        const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+        fn membarrier(cmd: libc::c_long) -> libc::c_long {
+            // SAFETY: membarrier takes (cmd, flags, cpu_id) and touches no user memory.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_membarrier,
+                    cmd,
+                    0 as libc::c_long,
+                    0 as libc::c_long,
+                )
+            }
+        }
+
+        pub(in super::super) fn register() -> bool {
+            let supported = membarrier(CMD_QUERY);
+            supported >= 0
+                && supported & CMD_PRIVATE_EXPEDITED != 0
+                && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+        }
+
+        pub(in super::super) fn expedited() -> bool {
+            membarrier(CMD_PRIVATE_EXPEDITED) == 0
+        }
+
+        pub(in super::super) fn global() {
+            let _ = membarrier(CMD_GLOBAL);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn register_membarrier() -> bool {
+        sys::register()
+    }
+    #[cfg(target_os = "linux")]
+    fn membarrier_expedited() -> bool {
+        sys::expedited()
+    }
+    #[cfg(target_os = "linux")]
+    fn membarrier_global() {
+        sys::global()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn register_membarrier() -> bool {
+        false
+    }
+    #[cfg(not(target_os = "linux"))]
+    fn membarrier_expedited() -> bool {
+        true
+    }
+    #[cfg(not(target_os = "linux"))]
+    fn membarrier_global() {}
+}
+
+/// One thread's published dispatch state, alone on its cache lines.
+#[repr(align(128))]
+struct ThreadSlot {
+    /// Odd while the owning thread is inside a dispatch; bumped on every enter and leave.
+    state: AtomicU64,
+    /// Whether a live thread owns this slot.
+    in_use: AtomicBool,
+}
+
+/// Every slot ever handed out. Slots are reused after their thread exits, so this is bounded by
+/// the largest number of threads that dispatched at the same time.
+static SLOTS: Mutex<Vec<&'static ThreadSlot>> = Mutex::new(Vec::new());
+
+/// Dispatches running on threads whose thread-local record is already destroyed (dispatch from
+/// another thread-local's destructor). Counted with sequentially consistent operations.
+static FALLBACK_READERS: AtomicUsize = AtomicUsize::new(0);
+
+fn acquire_slot() -> &'static ThreadSlot {
+    barrier::init();
+    let mut slots = lock(&SLOTS);
+    if let Some(slot) = slots
+        .iter()
+        .find(|slot| !slot.in_use.load(Ordering::Relaxed))
+    {
+        slot.in_use.store(true, Ordering::Relaxed);
+        return slot;
+    }
+    let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot {
+        state: AtomicU64::new(0),
+        in_use: AtomicBool::new(true),
+    }));
+    slots.push(slot);
+    slot
+}
+
+struct Local {
+    slot: &'static ThreadSlot,
+    top: Cell<*const Frame>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.slot.in_use.store(false, Ordering::Release);
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = Local { slot: acquire_slot(), top: Cell::new(ptr::null()) };
+}
+
+/// One dispatch (or connection hook) in progress on this thread.
+pub(crate) struct Frame {
+    bus: *const (),
+    address: Cell<*const ()>,
+    routing: Cell<bool>,
+    action: Cell<RouterAction>,
+    prev: Cell<*const Frame>,
+}
+
+impl Frame {
+    #[inline(always)]
+    pub(crate) fn new(bus: *const (), address: *const ()) -> Self {
+        Frame {
+            bus,
+            address: Cell::new(address),
+            routing: Cell::new(false),
+            action: Cell::new(RouterAction::Continue),
+            prev: Cell::new(ptr::null()),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_address(&self, address: *const ()) {
+        self.address.set(address);
+    }
+
+    pub(crate) fn begin_routing(&self) {
+        self.routing.set(true);
+        self.action.set(RouterAction::Continue);
+    }
+
+    pub(crate) fn end_routing(&self) -> RouterAction {
+        self.routing.set(false);
+        self.action.get()
+    }
+}
+
+/// Keeps this thread pinned (snapshots loaded now stay alive) and `frame` on the dispatch stack.
+pub(crate) struct Scope<'f> {
+    frame: &'f Frame,
+    fallback: bool,
+}
+
+impl<'f> Scope<'f> {
+    #[inline(always)]
+    pub(crate) fn enter(frame: &'f Frame) -> Self {
+        let entered = LOCAL.try_with(|local| {
+            let prev = local.top.get();
+            if prev.is_null() {
+                let slot = local.slot;
+                let state = slot.state.load(Ordering::Relaxed);
+                slot.state.store(state.wrapping_add(1), Ordering::Relaxed);
+                barrier::light();
+            }
+            frame.prev.set(prev);
+            local.top.set(frame);
+        });
+        let fallback = entered.is_err();
+        if fallback {
+            FALLBACK_READERS.fetch_add(1, Ordering::SeqCst);
+        }
+        Scope { frame, fallback }
+    }
+}
+
+impl Drop for Scope<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.fallback {
+            FALLBACK_READERS.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let frame = self.frame;
+        let _ = LOCAL.try_with(|local| {
+            let prev = frame.prev.get();
+            local.top.set(prev);
+            if prev.is_null() {
+                let slot = local.slot;
+                let state = slot.state.load(Ordering::Relaxed);
+                slot.state.store(state.wrapping_add(1), Ordering::Release);
+                if PENDING.load(Ordering::Relaxed) {
+                    try_reclaim();
+                }
+            }
+        });
+    }
+}
+
+/// Calls `visit` on this thread's frames, innermost first, until it returns `Some`.
+pub(crate) fn find_frame<R>(mut visit: impl FnMut(&Frame) -> Option<R>) -> Option<R> {
+    LOCAL
+        .try_with(|local| {
+            let mut current = local.top.get();
+            while !current.is_null() {
+                // SAFETY: frames are pushed by `Scope::enter` and popped by its drop, in stack
+                // order, on this thread; every pointer on the list is a live frame further up the
+                // current call stack.
+                let frame = unsafe { &*current };
+                if let Some(found) = visit(frame) {
+                    return Some(found);
+                }
+                current = frame.prev.get();
+            }
+            None
+        })
+        .ok()
+        .flatten()
+}
+
+/// Whether this thread is inside any dispatch of any bus.
+pub(crate) fn in_any_dispatch() -> bool {
+    LOCAL
+        .try_with(|local| !local.top.get().is_null())
+        .unwrap_or(false)
+}
+
+/// A frame's bus key, for lookups.
+pub(crate) fn frame_bus(frame: &Frame) -> *const () {
+    frame.bus
+}
+
+/// A frame's current address pointer (null when the dispatch is not addressed).
+pub(crate) fn frame_address(frame: &Frame) -> *const () {
+    frame.address.get()
+}
+
+/// Sets the router action of `frame` if it is routing; returns whether it was.
+pub(crate) fn frame_set_action(frame: &Frame, action: RouterAction) -> bool {
+    if frame.routing.get() {
+        frame.action.set(action);
+        true
+    } else {
+        false
+    }
+}
+
+/// Whether `frame` is currently running routers.
+pub(crate) fn frame_is_routing(frame: &Frame) -> bool {
+    frame.routing.get()
+}
+
+struct Retired {
+    /// Held only to be dropped once safe.
+    #[allow(dead_code)]
+    garbage: Box<dyn Send>,
+    waits: Vec<(&'static ThreadSlot, u64)>,
+    fallback: bool,
+}
+
+impl Retired {
+    fn is_safe(&self) -> bool {
+        (!self.fallback || FALLBACK_READERS.load(Ordering::SeqCst) == 0)
+            && self
+                .waits
+                .iter()
+                .all(|(slot, seen)| slot.state.load(Ordering::Acquire) != *seen)
+    }
+}
+
+static RETIRED: Mutex<Vec<Retired>> = Mutex::new(Vec::new());
+static PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Frees `garbage` once no dispatch that might still read it is running. Must be called after
+/// the pointer to it was replaced, and with no bus lock held (dropping runs user code).
+pub(crate) fn retire(garbage: Box<dyn Send>) {
+    let own = LOCAL.try_with(|local| local.slot as *const ThreadSlot).ok();
+    let others_alive = {
+        let slots = lock(&SLOTS);
+        slots.iter().any(|slot| {
+            slot.in_use.load(Ordering::Acquire) && Some(*slot as *const ThreadSlot) != own
+        })
+    };
+    if others_alive || FALLBACK_READERS.load(Ordering::SeqCst) != 0 {
+        barrier::heavy();
+    }
+    let waits: Vec<(&'static ThreadSlot, u64)> = lock(&SLOTS)
+        .iter()
+        .filter_map(|slot| {
+            let state = slot.state.load(Ordering::Acquire);
+            (state % 2 == 1).then_some((*slot, state))
+        })
+        .collect();
+    let retired = Retired {
+        garbage,
+        waits,
+        fallback: FALLBACK_READERS.load(Ordering::SeqCst) != 0,
+    };
+    if retired.is_safe() {
+        drop(retired);
+    } else {
+        lock(&RETIRED).push(retired);
+        PENDING.store(true, Ordering::Release);
+    }
+    if PENDING.load(Ordering::Acquire) {
+        try_reclaim();
+    }
+}
+
+/// Frees every retired snapshot no running dispatch can still see. Never blocks: if another
+/// thread is reclaiming, it will see the same state.
+fn try_reclaim() {
+    let ready: Vec<Retired> = {
+        let Ok(mut retired) = RETIRED.try_lock() else {
+            return;
+        };
+        let mut ready = Vec::new();
+        let mut index = 0;
+        while index < retired.len() {
+            if retired[index].is_safe() {
+                ready.push(retired.swap_remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        PENDING.store(!retired.is_empty(), Ordering::Release);
+        ready
+    };
+    drop(ready);
+}
+
+/// Number of retired snapshots still waiting for readers (for tests).
+#[cfg(test)]
+pub(crate) fn pending_count() -> usize {
+    lock(&RETIRED).len()
+}
