@@ -1,12 +1,13 @@
 //! The bus: connection, dispatch, results, routers, hooks, queues and async requests.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use imbl::OrdMap;
 
@@ -27,10 +28,18 @@ impl<T: Clone + Ord + fmt::Debug + Send + Sync + 'static> Address for T {}
 ///
 /// See the [crate documentation](crate) for an overview and examples.
 pub struct Bus<I: ?Sized + 'static, Id: 'static = ()> {
+    /// The published snapshot; null until the first connection.
+    current: AtomicPtr<Snapshot<I, Id>>,
+    /// Bumped on every change; a dispatch whose snapshot is older re-checks each handler.
+    generation: AtomicU64,
     name: &'static str,
     handler_policy: HandlerPolicy,
     address_policy: AddressPolicy,
-    inner: OnceLock<Arc<Inner<I, Id>>>,
+    writer: Mutex<Writer<Id>>,
+    hooks: Mutex<Hooks<I, Id>>,
+    queue: Mutex<QueueState<I, Id>>,
+    /// Makes the bus `Send`/`Sync` exactly when `Arc<I>` is, whatever the raw pointer says.
+    _handlers: PhantomData<Arc<I>>,
 }
 
 struct Entry<I: ?Sized> {
@@ -96,26 +105,15 @@ struct Hooks<I: ?Sized, Id> {
 struct Writer<Id> {
     next_key: u64,
     /// Address of every connected node, by node key (`None` for routers).
-    addresses: HashMap<u64, Option<Id>>,
+    addresses: BTreeMap<u64, Option<Id>>,
 }
 
-struct Inner<I: ?Sized + 'static, Id: 'static> {
-    name: &'static str,
-    handler_policy: HandlerPolicy,
-    addressed: bool,
-    current: AtomicPtr<Snapshot<I, Id>>,
-    generation: AtomicU64,
-    writer: Mutex<Writer<Id>>,
-    hooks: Mutex<Hooks<I, Id>>,
-    queue: Mutex<QueueState<I, Id>>,
-}
-
-impl<I: ?Sized + 'static, Id: 'static> Drop for Inner<I, Id> {
+impl<I: ?Sized + 'static, Id: 'static> Drop for Bus<I, Id> {
     fn drop(&mut self) {
-        let snapshot = self.current.swap(ptr::null_mut(), Ordering::AcqRel);
+        let snapshot = *self.current.get_mut();
         if !snapshot.is_null() {
-            // SAFETY: the pointer came from `Box::into_raw` in `publish`; no dispatch can run any
-            // more because dispatch borrows the `Bus`, which owned the last other reference.
+            // SAFETY: the pointer came from `Box::into_raw` in `edit`; nothing borrows the bus
+            // any more, and connections borrow it for `'static`, so none can be left.
             drop(unsafe { Box::from_raw(snapshot) });
         }
     }
@@ -128,7 +126,7 @@ struct Garbage<I: ?Sized + 'static, Id: 'static>(#[allow(dead_code)] Box<Snapsho
 // moving it to the thread that frees it is sound.
 unsafe impl<I: ?Sized + Send + Sync + 'static, Id: Send + 'static> Send for Garbage<I, Id> {}
 
-impl<I, Id> Inner<I, Id>
+impl<I, Id> Bus<I, Id>
 where
     I: ?Sized + Send + Sync + 'static,
     Id: Address,
@@ -184,8 +182,8 @@ where
     }
 
     /// Connects a handler at `Some(address)`, or a router with `None`.
-    fn connect(
-        self: &Arc<Self>,
+    fn connect_node(
+        &'static self,
         address: Option<Id>,
         handler: Arc<I>,
         order: i64,
@@ -206,7 +204,7 @@ where
             };
             match &address {
                 None => next.routers = insert_sorted(&next.routers, entry, true),
-                Some(address) if self.addressed => {
+                Some(address) if self.is_addressed() => {
                     let existing = next.addresses.get(address).cloned();
                     let existing = existing.unwrap_or_else(|| Arc::from(Vec::new()));
                     if handler_policy == HandlerPolicy::Single && !existing.is_empty() {
@@ -241,13 +239,12 @@ where
         if let Some(address) = &address {
             self.run_hooks(true, address, &handler, &node);
         }
-        let link: Arc<dyn Link> = Arc::clone(self) as Arc<dyn Link>;
-        Ok(Connection::new(self.name, link, node))
+        Ok(Connection::new(self.name, self, node))
     }
 
     /// Removes the nodes whose keys `select` picks (under the writer lock), then runs the
     /// disconnect hooks. Returns how many handlers (not routers) were removed.
-    fn remove(&self, select: impl FnOnce(&Snapshot<I, Id>) -> Vec<u64>) -> usize {
+    fn remove_nodes(&self, select: impl FnOnce(&Snapshot<I, Id>) -> Vec<u64>) -> usize {
         type Removed<I, Id> = Vec<(Option<Id>, Arc<I>, Arc<Node>)>;
         let outcome = self.edit(|writer, next| {
             let mut removed: Removed<I, Id> = Vec::new();
@@ -273,7 +270,7 @@ where
                 };
                 match &address {
                     None => next.routers = take(&next.routers),
-                    Some(address) if self.addressed => {
+                    Some(address) if self.is_addressed() => {
                         if let Some(list) = next.addresses.get(address).cloned() {
                             let list = take(&list);
                             if list.is_empty() {
@@ -349,18 +346,20 @@ where
         let Some(snapshot) = (unsafe { snapshot.as_ref() }) else {
             return;
         };
-        tracing::trace!(target: "ebus", bus = self.name, reverse, addressed = target.is_some(), "dispatch");
+        if tracing::level_enabled!(tracing::Level::TRACE) {
+            trace_dispatch(self.name, reverse, target.is_some());
+        }
         if routed && !snapshot.routers.is_empty() && self.route(snapshot, &frame, call) {
             return;
         }
         let generation = snapshot.generation;
         match target {
-            None if !self.addressed => {
+            None if !self.is_addressed() => {
                 let _ = self.call_list(generation, &snapshot.handlers, reverse, call, sink);
             }
             None => self.broadcast_addresses(snapshot, &frame, reverse, call, sink),
             Some(id) => {
-                if self.addressed {
+                if self.is_addressed() {
                     if let Some((key, list)) = snapshot.addresses.get_key_value(id) {
                         frame.set_address(key as *const Id as *const ());
                         let _ = self.call_list(generation, list, reverse, call, sink);
@@ -448,6 +447,12 @@ where
     }
 }
 
+#[cold]
+#[inline(never)]
+fn trace_dispatch(bus: &'static str, reverse: bool, addressed: bool) {
+    tracing::trace!(target: "ebus", bus, reverse, addressed, "dispatch");
+}
+
 fn insert_sorted<I: ?Sized>(list: &[Entry<I>], entry: Entry<I>, ordered: bool) -> List<I> {
     let mut entries: Vec<Entry<I>> = Vec::with_capacity(list.len() + 1);
     entries.extend(list.iter().cloned());
@@ -461,7 +466,7 @@ fn insert_sorted<I: ?Sized>(list: &[Entry<I>], entry: Entry<I>, ordered: bool) -
     Arc::from(entries)
 }
 
-impl<I, Id> Link for Inner<I, Id>
+impl<I, Id> Link for Bus<I, Id>
 where
     I: ?Sized + Send + Sync + 'static,
     Id: Address,
@@ -471,7 +476,7 @@ where
             return;
         }
         let key = node.key;
-        self.remove(|_| vec![key]);
+        self.remove_nodes(|_| vec![key]);
     }
 
     fn remove_hook(&self, key: u64) {
@@ -497,12 +502,7 @@ impl<I: ?Sized + 'static> Bus<I, ()> {
     /// A bus with a single address and any number of handlers, called in connection order.
     /// [`Bus::with_policies`] declares the other shapes.
     pub const fn new(name: &'static str) -> Self {
-        Bus {
-            name,
-            handler_policy: HandlerPolicy::Multiple,
-            address_policy: AddressPolicy::Single,
-            inner: OnceLock::new(),
-        }
+        Self::with_policies(name, HandlerPolicy::Multiple, AddressPolicy::Single)
     }
 }
 
@@ -510,12 +510,7 @@ impl<I: ?Sized + 'static, Id: 'static> Bus<I, Id> {
     /// An addressed bus ([`AddressPolicy::ById`]): handlers connect at an id, events go to one
     /// id, broadcasts reach every id.
     pub const fn addressed(name: &'static str) -> Self {
-        Bus {
-            name,
-            handler_policy: HandlerPolicy::Multiple,
-            address_policy: AddressPolicy::ById,
-            inner: OnceLock::new(),
-        }
+        Self::with_policies(name, HandlerPolicy::Multiple, AddressPolicy::ById)
     }
 
     /// A bus with any combination of policies. With [`AddressPolicy::Single`] every handler
@@ -537,10 +532,24 @@ impl<I: ?Sized + 'static, Id: 'static> Bus<I, Id> {
         address_policy: AddressPolicy,
     ) -> Self {
         Bus {
+            current: AtomicPtr::new(ptr::null_mut()),
+            generation: AtomicU64::new(0),
             name,
             handler_policy,
             address_policy,
-            inner: OnceLock::new(),
+            writer: Mutex::new(Writer {
+                next_key: 0,
+                addresses: BTreeMap::new(),
+            }),
+            hooks: Mutex::new(Hooks {
+                on_connect: Vec::new(),
+                on_disconnect: Vec::new(),
+            }),
+            queue: Mutex::new(QueueState {
+                enabled: true,
+                items: VecDeque::new(),
+            }),
+            _handlers: PhantomData,
         }
     }
 
@@ -568,14 +577,18 @@ where
     /// [`Error::AlreadyConnected`]. Connection hooks run before this returns.
     ///
     /// A handler connected during a dispatch does not receive that dispatch.
-    pub fn connect(&self, handler: Arc<I>) -> Result<Connection, Error> {
+    pub fn connect(&'static self, handler: Arc<I>) -> Result<Connection, Error> {
         self.connect_at((), handler)
     }
 
     /// Connects a handler with an explicit order key on a [`HandlerPolicy::Ordered`] bus
     /// (elsewhere: [`Error::OrderNotSupported`]):
     /// lower keys are called first; equal keys keep connection order.
-    pub fn connect_ordered(&self, handler: Arc<I>, order: i64) -> Result<Connection, Error> {
+    pub fn connect_ordered(
+        &'static self,
+        handler: Arc<I>,
+        order: i64,
+    ) -> Result<Connection, Error> {
         self.connect_at_ordered((), handler, order)
     }
 }
@@ -585,33 +598,17 @@ where
     I: ?Sized + Send + Sync + 'static,
     Id: Address,
 {
-    #[inline(always)]
-    fn get(&self) -> Option<&Arc<Inner<I, Id>>> {
-        self.inner.get()
+    fn list_at<'s>(&self, snapshot: &'s Snapshot<I, Id>, address: &Id) -> Option<&'s List<I>> {
+        if self.is_addressed() {
+            snapshot.addresses.get(address)
+        } else {
+            Some(&snapshot.handlers)
+        }
     }
 
-    fn inner(&self) -> &Arc<Inner<I, Id>> {
-        self.inner.get_or_init(|| {
-            Arc::new(Inner {
-                name: self.name,
-                handler_policy: self.handler_policy,
-                addressed: self.address_policy != AddressPolicy::Single,
-                current: AtomicPtr::new(ptr::null_mut()),
-                generation: AtomicU64::new(0),
-                writer: Mutex::new(Writer {
-                    next_key: 0,
-                    addresses: HashMap::new(),
-                }),
-                hooks: Mutex::new(Hooks {
-                    on_connect: Vec::new(),
-                    on_disconnect: Vec::new(),
-                }),
-                queue: Mutex::new(QueueState {
-                    enabled: true,
-                    items: VecDeque::new(),
-                }),
-            })
-        })
+    #[inline(always)]
+    fn is_addressed(&self) -> bool {
+        !matches!(self.address_policy, AddressPolicy::Single)
     }
 
     // ----- connecting -----------------------------------------------------------------------
@@ -621,14 +618,14 @@ where
     /// One handler object may be connected at several addresses: pass clones of its `Arc` and
     /// keep every guard. On a [`HandlerPolicy::Single`] bus a second handler at the same address
     /// is refused with [`Error::AlreadyConnected`].
-    pub fn connect_at(&self, address: Id, handler: Arc<I>) -> Result<Connection, Error> {
-        self.inner().connect(Some(address), handler, 0)
+    pub fn connect_at(&'static self, address: Id, handler: Arc<I>) -> Result<Connection, Error> {
+        self.connect_node(Some(address), handler, 0)
     }
 
     /// Connects a handler at `address` with an explicit order key; see
     /// [`connect_ordered`](Bus::connect_ordered).
     pub fn connect_at_ordered(
-        &self,
+        &'static self,
         address: Id,
         handler: Arc<I>,
         order: i64,
@@ -636,15 +633,15 @@ where
         if self.handler_policy != HandlerPolicy::Ordered {
             return Err(Error::OrderNotSupported { bus: self.name });
         }
-        self.inner().connect(Some(address), handler, order)
+        self.connect_node(Some(address), handler, order)
     }
 
     /// Connects a router: an interceptor that receives every dispatch (immediate or queued, at
     /// execution) before the handlers, in ascending `order` (ties: connection order). Inside the
     /// call a router may call [`set_router_action`](Self::set_router_action). Routers' return
     /// values are discarded; enumeration and async requests do not pass through routers.
-    pub fn connect_router(&self, router: Arc<I>, order: i64) -> Connection {
-        match self.inner().connect(None, router, order) {
+    pub fn connect_router(&'static self, router: Arc<I>, order: i64) -> Connection {
+        match self.connect_node(None, router, order) {
             Ok(connection) => connection,
             // Routers have no handler policy to violate, so connecting one cannot fail.
             Err(error) => unreachable!("connecting a router failed: {error}"),
@@ -654,15 +651,13 @@ where
     /// From inside a router's call: what to do with the dispatch. Returns `false` (and does
     /// nothing) when this thread is not running a router of this bus.
     pub fn set_router_action(&self, action: RouterAction) -> bool {
-        self.get()
-            .and_then(|inner| inner.innermost_frame(|frame| epoch::frame_set_action(frame, action)))
+        self.innermost_frame(|frame| epoch::frame_set_action(frame, action))
             .unwrap_or(false)
     }
 
     /// Whether this thread is currently running a router of this bus.
     pub fn is_routing(&self) -> bool {
-        self.get()
-            .and_then(|inner| inner.innermost_frame(epoch::frame_is_routing))
+        self.innermost_frame(epoch::frame_is_routing)
             .unwrap_or(false)
     }
 
@@ -670,43 +665,42 @@ where
     /// handler is in place and with no bus lock held: the place to hand a late subscriber the
     /// current state. While it runs, [`current_address`](Self::current_address) is the new
     /// handler's address.
-    pub fn on_connect(&self, hook: impl Fn(&I, &Id) + Send + Sync + 'static) -> HookGuard {
+    pub fn on_connect(&'static self, hook: impl Fn(&I, &Id) + Send + Sync + 'static) -> HookGuard {
         self.add_hook(true, Arc::new(hook))
     }
 
     /// Registers code that runs each time a handler disconnects (also through
     /// [`disconnect_address`](Self::disconnect_address) or [`disconnect_all`](Self::disconnect_all)),
     /// after bus events stopped reaching it, with no bus lock held.
-    pub fn on_disconnect(&self, hook: impl Fn(&I, &Id) + Send + Sync + 'static) -> HookGuard {
+    pub fn on_disconnect(
+        &'static self,
+        hook: impl Fn(&I, &Id) + Send + Sync + 'static,
+    ) -> HookGuard {
         self.add_hook(false, Arc::new(hook))
     }
 
-    fn add_hook(&self, connecting: bool, hook: HookFn<I, Id>) -> HookGuard {
-        let inner = self.inner();
+    fn add_hook(&'static self, connecting: bool, hook: HookFn<I, Id>) -> HookGuard {
         let key = {
-            let mut writer = lock(&inner.writer);
+            let mut writer = lock(&self.writer);
             writer.next_key += 1;
             writer.next_key - 1
         };
         {
-            let mut hooks = lock(&inner.hooks);
+            let mut hooks = lock(&self.hooks);
             if connecting {
                 hooks.on_connect.push((key, hook));
             } else {
                 hooks.on_disconnect.push((key, hook));
             }
         }
-        HookGuard::new(Arc::clone(inner) as Arc<dyn Link>, key)
+        HookGuard::new(self, key)
     }
 
     /// Disconnects every handler at `address`; returns how many. Safe to call from inside a
     /// dispatch, including one delivering to that address.
     pub fn disconnect_address(&self, address: &Id) -> usize {
-        let Some(inner) = self.get() else {
-            return 0;
-        };
-        inner.remove(|snapshot| {
-            let list = if inner.addressed {
+        self.remove_nodes(|snapshot| {
+            let list = if self.is_addressed() {
                 snapshot.addresses.get(address)
             } else {
                 Some(&snapshot.handlers)
@@ -718,10 +712,7 @@ where
 
     /// Disconnects every handler (not the routers); returns how many.
     pub fn disconnect_all(&self) -> usize {
-        let Some(inner) = self.get() else {
-            return 0;
-        };
-        inner.remove(|snapshot| {
+        self.remove_nodes(|snapshot| {
             snapshot
                 .handlers
                 .iter()
@@ -741,9 +732,7 @@ where
         mut call: impl FnMut(&I) -> R,
         mut sink: impl FnMut(R) -> ControlFlow<()>,
     ) {
-        if let Some(inner) = self.get() {
-            inner.dispatch(target, reverse, true, &mut call, &mut sink);
-        }
+        self.dispatch(target, reverse, true, &mut call, &mut sink);
     }
 
     /// Calls `event` on every handler (on an addressed bus: at every address), in order.
@@ -905,28 +894,24 @@ where
     /// `false`. While visiting an addressed bus, [`current_address`](Self::current_address) is
     /// the handler's address.
     pub fn enumerate_handlers(&self, mut visit: impl FnMut(&I) -> bool) {
-        if let Some(inner) = self.get() {
-            inner.dispatch(None, false, false, &mut visit, &mut |keep_going| {
-                if keep_going {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            });
-        }
+        self.dispatch(None, false, false, &mut visit, &mut |keep_going| {
+            if keep_going {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        });
     }
 
     /// Visits the handlers at `address` until `visit` returns `false`.
     pub fn enumerate_handlers_at(&self, address: &Id, mut visit: impl FnMut(&I) -> bool) {
-        if let Some(inner) = self.get() {
-            inner.dispatch(Some(address), false, false, &mut visit, &mut |keep_going| {
-                if keep_going {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            });
-        }
+        self.dispatch(Some(address), false, false, &mut visit, &mut |keep_going| {
+            if keep_going {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        });
     }
 
     // ----- introspection ----------------------------------------------------------------------
@@ -943,124 +928,99 @@ where
 
     /// The number of connected handlers, at every address (routers not counted).
     pub fn handler_count(&self) -> usize {
-        self.get().map_or(0, |inner| {
-            inner.with_snapshot(|snapshot| snapshot.map_or(0, |snapshot| snapshot.handler_count))
-        })
+        self.with_snapshot(|snapshot| snapshot.map_or(0, |snapshot| snapshot.handler_count))
     }
 
     /// The number of handlers connected at `address`.
     pub fn handler_count_at(&self, address: &Id) -> usize {
-        self.get().map_or(0, |inner| {
-            inner.with_snapshot(|snapshot| {
-                snapshot.map_or(0, |snapshot| {
-                    if inner.addressed {
-                        snapshot.addresses.get(address).map_or(0, |list| list.len())
-                    } else {
-                        snapshot.handlers.len()
-                    }
-                })
-            })
+        self.with_snapshot(|snapshot| {
+            snapshot
+                .and_then(|snapshot| self.list_at(snapshot, address))
+                .map_or(0, |list| list.len())
         })
     }
 
     /// The addresses that have at least one handler, in broadcast order.
     pub fn addresses(&self) -> Vec<Id> {
-        self.get().map_or_else(Vec::new, |inner| {
-            inner.with_snapshot(|snapshot| {
-                snapshot.map_or_else(Vec::new, |snapshot| {
-                    snapshot.addresses.keys().cloned().collect()
-                })
+        self.with_snapshot(|snapshot| {
+            snapshot.map_or_else(Vec::new, |snapshot| {
+                snapshot.addresses.keys().cloned().collect()
             })
         })
     }
 
     /// Every connected handler, in broadcast order (for example to call async methods).
     pub fn handlers(&self) -> Vec<Arc<I>> {
-        self.get().map_or_else(Vec::new, |inner| {
-            inner.with_snapshot(|snapshot| {
-                snapshot.map_or_else(Vec::new, |snapshot| {
-                    snapshot
-                        .handlers
-                        .iter()
-                        .chain(snapshot.addresses.values().flat_map(|list| list.iter()))
-                        .map(|entry| Arc::clone(&entry.handler))
-                        .collect()
-                })
+        self.with_snapshot(|snapshot| {
+            snapshot.map_or_else(Vec::new, |snapshot| {
+                snapshot
+                    .handlers
+                    .iter()
+                    .chain(snapshot.addresses.values().flat_map(|list| list.iter()))
+                    .map(|entry| Arc::clone(&entry.handler))
+                    .collect()
             })
         })
     }
 
     /// The handlers connected at `address`, in order.
     pub fn handlers_at(&self, address: &Id) -> Vec<Arc<I>> {
-        self.get().map_or_else(Vec::new, |inner| {
-            inner.with_snapshot(|snapshot| {
-                snapshot.map_or_else(Vec::new, |snapshot| {
-                    let list = if inner.addressed {
-                        snapshot.addresses.get(address)
-                    } else {
-                        Some(&snapshot.handlers)
-                    };
-                    list.map_or_else(Vec::new, |list| {
-                        list.iter()
-                            .map(|entry| Arc::clone(&entry.handler))
-                            .collect()
-                    })
+        self.with_snapshot(|snapshot| {
+            snapshot
+                .and_then(|snapshot| self.list_at(snapshot, address))
+                .map_or_else(Vec::new, |list| {
+                    list.iter()
+                        .map(|entry| Arc::clone(&entry.handler))
+                        .collect()
                 })
-            })
         })
     }
 
     /// The first handler in broadcast order.
     pub fn first_handler(&self) -> Option<Arc<I>> {
-        self.get().and_then(|inner| {
-            inner.with_snapshot(|snapshot| {
-                snapshot.and_then(|snapshot| {
-                    snapshot
-                        .handlers
-                        .first()
-                        .or_else(|| snapshot.addresses.values().find_map(|list| list.first()))
-                        .map(|entry| Arc::clone(&entry.handler))
-                })
-            })
+        self.with_snapshot(|snapshot| {
+            let snapshot = snapshot?;
+            snapshot
+                .handlers
+                .first()
+                .or_else(|| snapshot.addresses.values().find_map(|list| list.first()))
+                .map(|entry| Arc::clone(&entry.handler))
         })
     }
 
     /// The first handler at `address`.
     pub fn first_handler_at(&self, address: &Id) -> Option<Arc<I>> {
-        self.handlers_at(address).into_iter().next()
+        self.with_snapshot(|snapshot| {
+            let list = self.list_at(snapshot?, address)?;
+            list.first().map(|entry| Arc::clone(&entry.handler))
+        })
     }
 
     /// While this thread is dispatching on this bus (or running one of its connection hooks),
     /// the address being delivered; `None` otherwise, and on single-address buses.
     pub fn current_address(&self) -> Option<Id> {
-        if !self.inner.get().is_some_and(|inner| inner.addressed) {
+        if !self.is_addressed() {
             return None;
         }
-        self.get()?
-            .innermost_frame(|frame| {
-                let address = epoch::frame_address(frame) as *const Id;
-                // SAFETY: a frame's address points at an id that outlives the frame: the caller's
-                // argument, a key of the pinned snapshot, or the hook's argument.
-                unsafe { address.as_ref() }.cloned()
-            })
-            .flatten()
+        self.innermost_frame(|frame| {
+            let address = epoch::frame_address(frame) as *const Id;
+            // SAFETY: a frame's address points at an id that outlives the frame: the caller's
+            // argument, a key of the pinned snapshot, or the hook's argument.
+            unsafe { address.as_ref() }.cloned()
+        })
+        .flatten()
     }
 
     /// Whether this thread is inside a dispatch (or connection hook) of this bus.
     pub fn is_dispatching_this_thread(&self) -> bool {
-        self.get()
-            .and_then(|inner| inner.innermost_frame(|_| ()))
-            .is_some()
+        self.innermost_frame(|_| ()).is_some()
     }
 
     /// Whether this thread's dispatch stack holds this bus twice at the same address as the
     /// innermost dispatch of this bus: a handler that re-entered its own bus (directly or
     /// through other buses). Different addresses do not count.
     pub fn is_reentrant_this_thread(&self) -> bool {
-        let Some(inner) = self.get() else {
-            return false;
-        };
-        let key = inner.key();
+        let key = self.key();
         let mut innermost: Option<*const ()> = None;
         epoch::find_frame(|frame| {
             if epoch::frame_bus(frame) != key {
@@ -1081,8 +1041,7 @@ where
     // ----- queued events ----------------------------------------------------------------------
 
     fn enqueue(&self, item: QueuedItem<I, Id>) -> Result<(), Error> {
-        let inner = self.inner();
-        let mut queue = lock(&inner.queue);
+        let mut queue = lock(&self.queue);
         if !queue.enabled {
             tracing::warn!(target: "ebus", bus = self.name, "queuing is switched off; item dropped");
             return Err(Error::QueuingDisabled { bus: self.name });
@@ -1132,10 +1091,7 @@ where
     /// Runs everything queued so far, in FIFO order, on this thread; returns how many items ran.
     /// Items queued while this runs wait for the next call.
     pub fn execute_queued(&self) -> usize {
-        let Some(inner) = self.get() else {
-            return 0;
-        };
-        let items = std::mem::take(&mut lock(&inner.queue).items);
+        let items = std::mem::take(&mut lock(&self.queue).items);
         let count = items.len();
         for item in items {
             item(self);
@@ -1145,23 +1101,20 @@ where
 
     /// Drops everything queued without running it; returns how many items were dropped.
     pub fn clear_queued(&self) -> usize {
-        let Some(inner) = self.get() else {
-            return 0;
-        };
-        let items = std::mem::take(&mut lock(&inner.queue).items);
+        let items = std::mem::take(&mut lock(&self.queue).items);
         items.len()
     }
 
     /// How many items wait for [`execute_queued`](Self::execute_queued).
     pub fn queued_len(&self) -> usize {
-        self.get().map_or(0, |inner| lock(&inner.queue).items.len())
+        lock(&self.queue).items.len()
     }
 
     /// Switches queuing on or off. Switching it off drops what is queued; while off, `queue_*`
     /// refuses items with [`Error::QueuingDisabled`].
     pub fn set_queuing(&self, enabled: bool) {
         let dropped = {
-            let mut queue = lock(&self.inner().queue);
+            let mut queue = lock(&self.queue);
             queue.enabled = enabled;
             if enabled {
                 VecDeque::new()
@@ -1174,7 +1127,7 @@ where
 
     /// Whether queuing is on (it is by default).
     pub fn is_queuing(&self) -> bool {
-        self.get().is_none_or(|inner| lock(&inner.queue).enabled)
+        lock(&self.queue).enabled
     }
 
     // ----- async ------------------------------------------------------------------------------

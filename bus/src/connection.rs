@@ -18,6 +18,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    #[inline]
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
     }
@@ -40,12 +41,12 @@ pub(crate) trait Link: Send + Sync {
 #[must_use = "dropping the connection disconnects the handler at once"]
 pub struct Connection {
     bus: &'static str,
-    link: Option<Arc<dyn Link>>,
+    link: Option<&'static dyn Link>,
     node: Arc<Node>,
 }
 
 impl Connection {
-    pub(crate) fn new(bus: &'static str, link: Arc<dyn Link>, node: Arc<Node>) -> Self {
+    pub(crate) fn new(bus: &'static str, link: &'static dyn Link, node: Arc<Node>) -> Self {
         Connection {
             bus,
             link: Some(link),
@@ -96,12 +97,12 @@ impl fmt::Debug for Connection {
 /// [`Bus::on_disconnect`](crate::Bus::on_disconnect); dropping the guard removes it.
 #[must_use = "dropping the guard removes the hook at once"]
 pub struct HookGuard {
-    link: Option<Arc<dyn Link>>,
+    link: Option<&'static dyn Link>,
     key: u64,
 }
 
 impl HookGuard {
-    pub(crate) fn new(link: Arc<dyn Link>, key: u64) -> Self {
+    pub(crate) fn new(link: &'static dyn Link, key: u64) -> Self {
         HookGuard {
             link: Some(link),
             key,

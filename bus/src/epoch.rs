@@ -174,28 +174,66 @@ fn acquire_slot() -> &'static ThreadSlot {
     slot
 }
 
-struct Local {
-    slot: &'static ThreadSlot,
+/// The hot per-thread record: const-initialised and without a destructor, so reaching it is a
+/// plain thread-pointer-relative access.
+struct Hot {
+    /// This thread's slot; null before the first dispatch, [`RELEASED`] once the thread is
+    /// exiting and has given its slot back.
+    slot: Cell<*const ThreadSlot>,
+    /// Innermost dispatch frame, null outside any dispatch.
     top: Cell<*const Frame>,
 }
 
-impl Drop for Local {
+/// Marks a thread whose slot was released during thread exit.
+const RELEASED: *const ThreadSlot = 1 as *const ThreadSlot;
+
+/// Gives the slot back when the thread exits.
+struct SlotOwner;
+
+impl Drop for SlotOwner {
     fn drop(&mut self) {
-        self.slot.in_use.store(false, Ordering::Release);
+        let slot = HOT.with(|hot| hot.slot.replace(RELEASED));
+        if !slot.is_null() && slot != RELEASED {
+            // SAFETY: slots are leaked and never freed.
+            unsafe { &*slot }.in_use.store(false, Ordering::Release);
+        }
     }
 }
 
 thread_local! {
-    static LOCAL: Local = Local { slot: acquire_slot(), top: Cell::new(ptr::null()) };
+    static HOT: Hot = const { Hot { slot: Cell::new(ptr::null()), top: Cell::new(ptr::null()) } };
+    static OWNER: SlotOwner = const { SlotOwner };
+}
+
+/// Finds this thread's slot, registering it on first use. `None` once the thread is exiting.
+#[cold]
+#[inline(never)]
+fn register(hot: &Hot) -> Option<&'static ThreadSlot> {
+    let slot = hot.slot.get();
+    if slot == RELEASED {
+        return None;
+    }
+    if slot.is_null() {
+        // Registering the owner's destructor fails only while the thread is being torn down.
+        if OWNER.try_with(|_| ()).is_err() {
+            hot.slot.set(RELEASED);
+            return None;
+        }
+        let acquired = acquire_slot();
+        hot.slot.set(acquired);
+        return Some(acquired);
+    }
+    // SAFETY: slots are leaked and never freed.
+    Some(unsafe { &*slot })
 }
 
 /// One dispatch (or connection hook) in progress on this thread.
 pub(crate) struct Frame {
     bus: *const (),
     address: Cell<*const ()>,
-    routing: Cell<bool>,
-    action: Cell<RouterAction>,
     prev: Cell<*const Frame>,
+    /// `None` while not routing; otherwise the action the running router asked for.
+    routing: Cell<Option<RouterAction>>,
 }
 
 impl Frame {
@@ -204,9 +242,8 @@ impl Frame {
         Frame {
             bus,
             address: Cell::new(address),
-            routing: Cell::new(false),
-            action: Cell::new(RouterAction::Continue),
             prev: Cell::new(ptr::null()),
+            routing: Cell::new(None),
         }
     }
 
@@ -216,93 +253,99 @@ impl Frame {
     }
 
     pub(crate) fn begin_routing(&self) {
-        self.routing.set(true);
-        self.action.set(RouterAction::Continue);
+        self.routing.set(Some(RouterAction::Continue));
     }
 
     pub(crate) fn end_routing(&self) -> RouterAction {
-        self.routing.set(false);
-        self.action.get()
+        self.routing.take().unwrap_or_default()
     }
 }
 
 /// Keeps this thread pinned (snapshots loaded now stay alive) and `frame` on the dispatch stack.
 pub(crate) struct Scope<'f> {
     frame: &'f Frame,
-    fallback: bool,
+    /// This thread's hot record, or null when dispatching during thread exit.
+    hot: *const Hot,
 }
 
 impl<'f> Scope<'f> {
     #[inline(always)]
     pub(crate) fn enter(frame: &'f Frame) -> Self {
-        let entered = LOCAL.try_with(|local| {
-            let prev = local.top.get();
-            if prev.is_null() {
-                let slot = local.slot;
-                let state = slot.state.load(Ordering::Relaxed);
-                slot.state.store(state.wrapping_add(1), Ordering::Relaxed);
-                barrier::light();
-            }
-            frame.prev.set(prev);
-            local.top.set(frame);
-        });
-        let fallback = entered.is_err();
-        if fallback {
-            FALLBACK_READERS.fetch_add(1, Ordering::SeqCst);
+        let hot = HOT.with(|hot| hot as *const Hot);
+        // SAFETY: `HOT` has no destructor, so it stays valid until the thread is gone, and
+        // `Scope` never leaves this thread.
+        let local = unsafe { &*hot };
+        let prev = local.top.get();
+        if prev.is_null() {
+            let slot = local.slot.get();
+            let slot = if slot.is_null() || slot == RELEASED {
+                register(local)
+            } else {
+                // SAFETY: slots are leaked and never freed.
+                Some(unsafe { &*slot })
+            };
+            let Some(slot) = slot else {
+                FALLBACK_READERS.fetch_add(1, Ordering::SeqCst);
+                return Scope {
+                    frame,
+                    hot: ptr::null(),
+                };
+            };
+            let state = slot.state.load(Ordering::Relaxed);
+            slot.state.store(state.wrapping_add(1), Ordering::Relaxed);
+            barrier::light();
         }
-        Scope { frame, fallback }
+        frame.prev.set(prev);
+        local.top.set(frame);
+        Scope { frame, hot }
     }
 }
 
 impl Drop for Scope<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.fallback {
+        if self.hot.is_null() {
             FALLBACK_READERS.fetch_sub(1, Ordering::SeqCst);
             return;
         }
-        let frame = self.frame;
-        let _ = LOCAL.try_with(|local| {
-            let prev = frame.prev.get();
-            local.top.set(prev);
-            if prev.is_null() {
-                let slot = local.slot;
-                let state = slot.state.load(Ordering::Relaxed);
-                slot.state.store(state.wrapping_add(1), Ordering::Release);
-                if PENDING.load(Ordering::Relaxed) {
-                    try_reclaim();
-                }
+        // SAFETY: see `Scope::enter`.
+        let local = unsafe { &*self.hot };
+        let prev = self.frame.prev.get();
+        local.top.set(prev);
+        if prev.is_null() {
+            // SAFETY: the outermost frame was entered with a registered slot, and a slot is only
+            // released when the thread exits, which cannot happen inside a dispatch.
+            let slot = unsafe { &*local.slot.get() };
+            let state = slot.state.load(Ordering::Relaxed);
+            slot.state.store(state.wrapping_add(1), Ordering::Release);
+            if PENDING.load(Ordering::Relaxed) {
+                try_reclaim();
             }
-        });
+        }
     }
 }
 
 /// Calls `visit` on this thread's frames, innermost first, until it returns `Some`.
 pub(crate) fn find_frame<R>(mut visit: impl FnMut(&Frame) -> Option<R>) -> Option<R> {
-    LOCAL
-        .try_with(|local| {
-            let mut current = local.top.get();
-            while !current.is_null() {
-                // SAFETY: frames are pushed by `Scope::enter` and popped by its drop, in stack
-                // order, on this thread; every pointer on the list is a live frame further up the
-                // current call stack.
-                let frame = unsafe { &*current };
-                if let Some(found) = visit(frame) {
-                    return Some(found);
-                }
-                current = frame.prev.get();
+    HOT.with(|local| {
+        let mut current = local.top.get();
+        while !current.is_null() {
+            // SAFETY: frames are pushed by `Scope::enter` and popped by its drop, in stack
+            // order, on this thread; every pointer on the list is a live frame further up the
+            // current call stack.
+            let frame = unsafe { &*current };
+            if let Some(found) = visit(frame) {
+                return Some(found);
             }
-            None
-        })
-        .ok()
-        .flatten()
+            current = frame.prev.get();
+        }
+        None
+    })
 }
 
 /// Whether this thread is inside any dispatch of any bus.
 pub(crate) fn in_any_dispatch() -> bool {
-    LOCAL
-        .try_with(|local| !local.top.get().is_null())
-        .unwrap_or(false)
+    find_frame(|frame| (!frame.bus.is_null()).then_some(())).is_some()
 }
 
 /// A frame's bus key, for lookups.
@@ -317,8 +360,8 @@ pub(crate) fn frame_address(frame: &Frame) -> *const () {
 
 /// Sets the router action of `frame` if it is routing; returns whether it was.
 pub(crate) fn frame_set_action(frame: &Frame, action: RouterAction) -> bool {
-    if frame.routing.get() {
-        frame.action.set(action);
+    if frame.routing.get().is_some() {
+        frame.routing.set(Some(action));
         true
     } else {
         false
@@ -327,7 +370,7 @@ pub(crate) fn frame_set_action(frame: &Frame, action: RouterAction) -> bool {
 
 /// Whether `frame` is currently running routers.
 pub(crate) fn frame_is_routing(frame: &Frame) -> bool {
-    frame.routing.get()
+    frame.routing.get().is_some()
 }
 
 struct Retired {
@@ -354,7 +397,7 @@ static PENDING: AtomicBool = AtomicBool::new(false);
 /// Frees `garbage` once no dispatch that might still read it is running. Must be called after
 /// the pointer to it was replaced, and with no bus lock held (dropping runs user code).
 pub(crate) fn retire(garbage: Box<dyn Send>) {
-    let own = LOCAL.try_with(|local| local.slot as *const ThreadSlot).ok();
+    let own = Some(HOT.with(|hot| hot.slot.get()));
     let others_alive = {
         let slots = lock(&SLOTS);
         slots.iter().any(|slot| {
