@@ -421,22 +421,21 @@ pub(crate) fn retire(garbage: Box<dyn Send>) {
     };
     if retired.is_safe() {
         drop(retired);
-    } else {
-        lock(&RETIRED).push(retired);
-        PENDING.store(true, Ordering::Release);
+        return;
     }
-    if PENDING.load(Ordering::Acquire) {
-        try_reclaim();
-    }
+    lock(&RETIRED).push(retired);
+    PENDING.store(true, Ordering::SeqCst);
+    // A reader may have left its dispatch just now and read `PENDING` before it was set; after
+    // this barrier its exit is visible here, so one of us frees the snapshot.
+    barrier::heavy();
+    try_reclaim();
 }
 
-/// Frees every retired snapshot no running dispatch can still see. Never blocks: if another
-/// thread is reclaiming, it will see the same state.
+/// Frees every retired snapshot no running dispatch can still see. The list's lock is held only
+/// to scan it; snapshots are dropped (running handlers' destructors) after it is released.
 fn try_reclaim() {
     let ready: Vec<Retired> = {
-        let Ok(mut retired) = RETIRED.try_lock() else {
-            return;
-        };
+        let mut retired = lock(&RETIRED);
         let mut ready = Vec::new();
         let mut index = 0;
         while index < retired.len() {
@@ -450,10 +449,4 @@ fn try_reclaim() {
         ready
     };
     drop(ready);
-}
-
-/// Number of retired snapshots still waiting for readers (for tests).
-#[cfg(test)]
-pub(crate) fn pending_count() -> usize {
-    lock(&RETIRED).len()
 }
