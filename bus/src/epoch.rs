@@ -185,7 +185,7 @@ struct Hot {
 }
 
 /// Marks a thread whose slot was released during thread exit.
-const RELEASED: *const ThreadSlot = 1 as *const ThreadSlot;
+const RELEASED: *const ThreadSlot = ptr::dangling::<ThreadSlot>();
 
 /// Gives the slot back when the thread exits.
 struct SlotOwner;

@@ -12,12 +12,16 @@ trait Probe: Send + Sync {
 }
 
 type ProbeBus = Bus<dyn Probe, u32>;
+/// (handler id, address seen through `current_address`) per call.
+type CallLog = Arc<Mutex<Vec<(u32, Option<u32>)>>>;
+/// Handlers at one address: (order key, connection sequence, id).
+type AddressPlan = (u32, Vec<(i64, usize, u32)>);
 
 struct Handler {
     id: u32,
     bus: &'static ProbeBus,
     calls: AtomicU32,
-    log: Arc<Mutex<Vec<(u32, Option<u32>)>>>,
+    log: CallLog,
 }
 
 impl Probe for Handler {
@@ -34,7 +38,7 @@ impl Probe for Handler {
 
 struct Fixture {
     bus: &'static ProbeBus,
-    log: Arc<Mutex<Vec<(u32, Option<u32>)>>>,
+    log: CallLog,
     handlers: Vec<Arc<Handler>>,
     connections: Vec<Connection>,
     /// Expected broadcast order: (handler id, address as seen by `current_address`).
@@ -68,7 +72,7 @@ impl Fixture {
             expected: Vec::new(),
             addresses: addresses.clone(),
         };
-        let mut per_address: Vec<(u32, Vec<(i64, usize, u32)>)> = Vec::new();
+        let mut per_address: Vec<AddressPlan> = Vec::new();
         let mut sequence = 0usize;
         for &address in &addresses {
             let mut here = Vec::new();

@@ -19,10 +19,12 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
+type Script = Box<dyn Fn(&Scripted, u32) + Send + Sync>;
+
 /// A handler whose behaviour on `ping` is a closure, and which counts its calls.
 struct Scripted {
     calls: AtomicU32,
-    script: Box<dyn Fn(&Scripted, u32) + Send + Sync>,
+    script: Script,
     /// The handler's own connection, so it can disconnect itself.
     own: Mutex<Option<Connection>>,
 }
