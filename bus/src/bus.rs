@@ -210,7 +210,7 @@ where
                     if handler_policy == HandlerPolicy::Single && !existing.is_empty() {
                         return Err(Error::AlreadyConnected {
                             bus: self.name,
-                            address: format!("{address:?}"),
+                            address: self.is_addressed().then(|| format!("{address:?}")),
                         });
                     }
                     let ordered = handler_policy == HandlerPolicy::Ordered;
@@ -221,7 +221,7 @@ where
                     if handler_policy == HandlerPolicy::Single && !next.handlers.is_empty() {
                         return Err(Error::AlreadyConnected {
                             bus: self.name,
-                            address: format!("{address:?}"),
+                            address: self.is_addressed().then(|| format!("{address:?}")),
                         });
                     }
                     let ordered = handler_policy == HandlerPolicy::Ordered;

@@ -5,19 +5,20 @@
 //! use by dispatches running on other threads. Retired snapshots are freed once every thread that
 //! was dispatching when they were retired has left its outermost dispatch.
 //!
-//! The read side writes only to memory owned by its own thread: on entering its outermost dispatch
-//! a thread bumps a counter in its own cache-line-sized slot (odd = dispatching) and on leaving
-//! bumps it again (even = quiescent). To make that store visible to a writer without a full fence
+//! The read side writes only to memory owned by its own thread: each thread publishes the top of
+//! its dispatch-frame stack in its own cache-line-sized slot (non-null = inside a dispatch). A
+//! retired snapshot is freed once every thread that was inside a dispatch when it was retired
+//! has been seen outside one. To make that store visible to a writer without a full fence
 //! on every dispatch, the writer issues a process-wide barrier (`membarrier` on Linux); elsewhere,
 //! or where `membarrier` is not available, both sides use a sequentially consistent fence.
 //!
-//! The same thread-local record carries a linked stack of dispatch frames, kept on the callers'
-//! stacks, which answers "is this thread dispatching on bus B", "which address is being delivered"
-//! and lets routers set their processing state.
+//! The frames themselves live on the callers' stacks and form a linked list that answers "is this
+//! thread dispatching on bus B", "which address is being delivered" and lets routers set their
+//! processing state.
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::RouterAction;
@@ -142,8 +143,9 @@ mod barrier {
 /// One thread's published dispatch state, alone on its cache lines.
 #[repr(align(128))]
 struct ThreadSlot {
-    /// Odd while the owning thread is inside a dispatch; bumped on every enter and leave.
-    state: AtomicU64,
+    /// The owning thread's innermost dispatch frame; null outside any dispatch. Written only by
+    /// the owner.
+    top: AtomicPtr<Frame>,
     /// Whether a live thread owns this slot.
     in_use: AtomicBool,
 }
@@ -167,7 +169,7 @@ fn acquire_slot() -> &'static ThreadSlot {
         return slot;
     }
     let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot {
-        state: AtomicU64::new(0),
+        top: AtomicPtr::new(ptr::null_mut()),
         in_use: AtomicBool::new(true),
     }));
     slots.push(slot);
@@ -180,8 +182,6 @@ struct Hot {
     /// This thread's slot; null before the first dispatch, [`RELEASED`] once the thread is
     /// exiting and has given its slot back.
     slot: Cell<*const ThreadSlot>,
-    /// Innermost dispatch frame, null outside any dispatch.
-    top: Cell<*const Frame>,
 }
 
 /// Marks a thread whose slot was released during thread exit.
@@ -201,7 +201,7 @@ impl Drop for SlotOwner {
 }
 
 thread_local! {
-    static HOT: Hot = const { Hot { slot: Cell::new(ptr::null()), top: Cell::new(ptr::null()) } };
+    static HOT: Hot = const { Hot { slot: Cell::new(ptr::null()) } };
     static OWNER: SlotOwner = const { SlotOwner };
 }
 
@@ -261,74 +261,74 @@ impl Frame {
     }
 }
 
+/// This thread's slot, registering it on first use; `None` while the thread is exiting.
+#[inline(always)]
+fn own_slot() -> Option<&'static ThreadSlot> {
+    HOT.with(|hot| {
+        let slot = hot.slot.get();
+        if slot.is_null() || slot == RELEASED {
+            register(hot)
+        } else {
+            // SAFETY: slots are leaked and never freed.
+            Some(unsafe { &*slot })
+        }
+    })
+}
+
 /// Keeps this thread pinned (snapshots loaded now stay alive) and `frame` on the dispatch stack.
 pub(crate) struct Scope<'f> {
     frame: &'f Frame,
-    /// This thread's hot record, or null when dispatching during thread exit.
-    hot: *const Hot,
+    /// This thread's slot, or `None` when dispatching during thread exit.
+    slot: Option<&'static ThreadSlot>,
 }
 
 impl<'f> Scope<'f> {
     #[inline(always)]
     pub(crate) fn enter(frame: &'f Frame) -> Self {
-        let hot = HOT.with(|hot| hot as *const Hot);
-        // SAFETY: `HOT` has no destructor, so it stays valid until the thread is gone, and
-        // `Scope` never leaves this thread.
-        let local = unsafe { &*hot };
-        let prev = local.top.get();
-        if prev.is_null() {
-            let slot = local.slot.get();
-            let slot = if slot.is_null() || slot == RELEASED {
-                register(local)
-            } else {
-                // SAFETY: slots are leaked and never freed.
-                Some(unsafe { &*slot })
-            };
-            let Some(slot) = slot else {
+        let slot = own_slot();
+        match slot {
+            Some(slot) => {
+                let prev = slot.top.load(Ordering::Relaxed);
+                frame.prev.set(prev);
+                slot.top
+                    .store(frame as *const Frame as *mut Frame, Ordering::Relaxed);
+                if prev.is_null() {
+                    barrier::light();
+                }
+            }
+            None => {
                 FALLBACK_READERS.fetch_add(1, Ordering::SeqCst);
-                return Scope {
-                    frame,
-                    hot: ptr::null(),
-                };
-            };
-            let state = slot.state.load(Ordering::Relaxed);
-            slot.state.store(state.wrapping_add(1), Ordering::Relaxed);
-            barrier::light();
+            }
         }
-        frame.prev.set(prev);
-        local.top.set(frame);
-        Scope { frame, hot }
+        Scope { frame, slot }
     }
 }
 
 impl Drop for Scope<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.hot.is_null() {
+        let Some(slot) = self.slot else {
             FALLBACK_READERS.fetch_sub(1, Ordering::SeqCst);
             return;
-        }
-        // SAFETY: see `Scope::enter`.
-        let local = unsafe { &*self.hot };
+        };
         let prev = self.frame.prev.get();
-        local.top.set(prev);
-        if prev.is_null() {
-            // SAFETY: the outermost frame was entered with a registered slot, and a slot is only
-            // released when the thread exits, which cannot happen inside a dispatch.
-            let slot = unsafe { &*local.slot.get() };
-            let state = slot.state.load(Ordering::Relaxed);
-            slot.state.store(state.wrapping_add(1), Ordering::Release);
-            if PENDING.load(Ordering::Relaxed) {
-                try_reclaim();
-            }
+        slot.top.store(prev as *mut Frame, Ordering::Release);
+        if prev.is_null() && PENDING.load(Ordering::Relaxed) {
+            try_reclaim();
         }
     }
 }
 
 /// Calls `visit` on this thread's frames, innermost first, until it returns `Some`.
 pub(crate) fn find_frame<R>(mut visit: impl FnMut(&Frame) -> Option<R>) -> Option<R> {
-    HOT.with(|local| {
-        let mut current = local.top.get();
+    let slot = HOT.with(|hot| hot.slot.get());
+    if slot.is_null() || slot == RELEASED {
+        return None;
+    }
+    // SAFETY: slots are leaked and never freed.
+    let slot = unsafe { &*slot };
+    {
+        let mut current: *const Frame = slot.top.load(Ordering::Relaxed);
         while !current.is_null() {
             // SAFETY: frames are pushed by `Scope::enter` and popped by its drop, in stack
             // order, on this thread; every pointer on the list is a live frame further up the
@@ -340,7 +340,7 @@ pub(crate) fn find_frame<R>(mut visit: impl FnMut(&Frame) -> Option<R>) -> Optio
             current = frame.prev.get();
         }
         None
-    })
+    }
 }
 
 /// Whether this thread is inside any dispatch of any bus.
@@ -377,17 +377,20 @@ struct Retired {
     /// Held only to be dropped once safe.
     #[allow(dead_code)]
     garbage: Box<dyn Send>,
-    waits: Vec<(&'static ThreadSlot, u64)>,
+    /// Threads that were inside a dispatch at retirement and have not been seen outside one.
+    waits: Vec<&'static ThreadSlot>,
     fallback: bool,
 }
 
 impl Retired {
-    fn is_safe(&self) -> bool {
-        (!self.fallback || FALLBACK_READERS.load(Ordering::SeqCst) == 0)
-            && self
-                .waits
-                .iter()
-                .all(|(slot, seen)| slot.state.load(Ordering::Acquire) != *seen)
+    /// Forgets the threads seen outside a dispatch; true once none is left to wait for.
+    fn is_safe(&mut self) -> bool {
+        self.waits
+            .retain(|slot| !slot.top.load(Ordering::Acquire).is_null());
+        if self.fallback && FALLBACK_READERS.load(Ordering::SeqCst) == 0 {
+            self.fallback = false;
+        }
+        self.waits.is_empty() && !self.fallback
     }
 }
 
@@ -397,24 +400,22 @@ static PENDING: AtomicBool = AtomicBool::new(false);
 /// Frees `garbage` once no dispatch that might still read it is running. Must be called after
 /// the pointer to it was replaced, and with no bus lock held (dropping runs user code).
 pub(crate) fn retire(garbage: Box<dyn Send>) {
-    let own = Some(HOT.with(|hot| hot.slot.get()));
+    let own = HOT.with(|hot| hot.slot.get());
     let others_alive = {
         let slots = lock(&SLOTS);
-        slots.iter().any(|slot| {
-            slot.in_use.load(Ordering::Acquire) && Some(*slot as *const ThreadSlot) != own
-        })
+        slots
+            .iter()
+            .any(|slot| slot.in_use.load(Ordering::Acquire) && !ptr::eq(*slot, own))
     };
     if others_alive || FALLBACK_READERS.load(Ordering::SeqCst) != 0 {
         barrier::heavy();
     }
-    let waits: Vec<(&'static ThreadSlot, u64)> = lock(&SLOTS)
+    let waits: Vec<&'static ThreadSlot> = lock(&SLOTS)
         .iter()
-        .filter_map(|slot| {
-            let state = slot.state.load(Ordering::Acquire);
-            (state % 2 == 1).then_some((*slot, state))
-        })
+        .copied()
+        .filter(|slot| !slot.top.load(Ordering::Acquire).is_null())
         .collect();
-    let retired = Retired {
+    let mut retired = Retired {
         garbage,
         waits,
         fallback: FALLBACK_READERS.load(Ordering::SeqCst) != 0,

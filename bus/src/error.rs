@@ -5,12 +5,15 @@
 #[non_exhaustive]
 pub enum Error {
     /// A second handler tried to connect to an address of a single-handler bus.
-    #[error("bus `{bus}` allows one handler per address, and address {address} already has one")]
+    #[error(
+        "bus `{bus}` allows one handler per address, and {} already has one",
+        where_(address)
+    )]
     AlreadyConnected {
         /// The bus's name.
         bus: &'static str,
-        /// The address, formatted with `Debug`.
-        address: String,
+        /// The address, formatted with `Debug`; `None` on a single-address bus.
+        address: Option<String>,
     },
     /// An order key was given on a bus whose handlers are not ordered.
     #[error(
@@ -46,4 +49,11 @@ pub enum Error {
         /// The interface's type name.
         interface: &'static str,
     },
+}
+
+fn where_(address: &Option<String>) -> String {
+    match address {
+        Some(address) => format!("address {address}"),
+        None => "its only address".to_string(),
+    }
 }
