@@ -200,16 +200,19 @@ fn output_directory() -> PathBuf {
         .join("criterion")
 }
 
-/// The mean time (ns) criterion measured for `group/bench`, from its saved estimates.
-fn mean_ns(directory: &std::path::Path, id: &str) -> Option<f64> {
+/// The time (ns) criterion measured for `group/bench`, from its saved estimates: its primary
+/// estimate (the slope of the linear fit), or the median where it fitted none.
+fn estimate_ns(directory: &std::path::Path, id: &str) -> Option<f64> {
     let path = directory.join(id).join("new").join("estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["mean"]["point_estimate"].as_f64()
+    json["slope"]["point_estimate"]
+        .as_f64()
+        .or_else(|| json["median"]["point_estimate"].as_f64())
 }
 
 fn report(directory: &std::path::Path) {
-    let get = |id: &str| mean_ns(directory, id);
+    let get = |id: &str| estimate_ns(directory, id);
     println!();
     println!("| measure | ebus | baseline | ratio | target |");
     println!("|---|---|---|---|---|");
