@@ -143,3 +143,8 @@ pub use registry::{Interface, Registration};
 pub fn is_dispatching_this_thread() -> bool {
     epoch::in_any_dispatch()
 }
+
+/// The examples in `README.md`, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
