@@ -1,0 +1,36 @@
+//! A local, GameLift-compatible service.
+//!
+//! `gamelift-local` answers the Amazon GameLift control plane on one port, in both protocols the
+//! AWS SDKs use: Smithy RPC v2 CBOR (`aws-sdk-gamelift` 1.109 and later) and awsJson1.1 (boto3,
+//! the JavaScript SDK, the AWS CLI). Point any SDK's endpoint at it; any SigV4 signature is
+//! accepted and the Region comes from the signature's credential scope.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = gamelift_local::Server::builder()
+//!     .bind("127.0.0.1:0".parse()?)
+//!     .auto_activate(true)
+//!     .start()
+//!     .await?;
+//! println!("endpoint: {}", server.endpoint());
+//! // ... point aws-sdk-gamelift or boto3 at server.endpoint() ...
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod error;
+mod http;
+pub mod search;
+mod server;
+pub mod service;
+mod state;
+mod validate;
+pub mod wire;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+pub use server::{RunningServer, Server, ServerBuilder, StartError};
+pub use service::{OPERATIONS, Service, ServiceConfig};

@@ -1,0 +1,79 @@
+//! `gamelift-local`: a local Amazon GameLift-compatible service.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A local Amazon GameLift-compatible service for the AWS SDKs (CBOR and JSON protocols).
+#[derive(Debug, Parser)]
+#[command(name = "gamelift-local", version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    bind: SocketAddr,
+    /// Region of the default fleet.
+    #[arg(long, default_value = "us-west-2")]
+    region: String,
+    /// Id of the default Anywhere fleet (location `custom-local`), created at start.
+    #[arg(long, default_value = "fleet-local")]
+    fleet_id: String,
+    /// Make new game sessions ACTIVE at once, on an implicit process at 127.0.0.1.
+    #[arg(long)]
+    auto_activate: bool,
+    /// Port of the implicit process used by --auto-activate.
+    #[arg(long, default_value_t = 7777, value_parser = clap::value_parser!(u16).range(1..))]
+    auto_activate_port: u16,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive.
+    #[arg(long, default_value = "info", env = "RUST_LOG")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log) {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!(
+                "gamelift-local: invalid --log value `{}`: {error}",
+                args.log
+            );
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gamelift-local: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = gamelift_local::Server::builder()
+            .bind(args.bind)
+            .region(args.region)
+            .fleet_id(args.fleet_id)
+            .auto_activate(args.auto_activate)
+            .auto_activate_port(args.auto_activate_port)
+            .start()
+            .await;
+        let server = match server {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("gamelift-local: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("gamelift-local listening on {}", server.endpoint());
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,197 @@
+//! Starting and stopping the service on a TCP port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::any;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, SystemClock};
+use crate::http;
+use crate::service::{Service, ServiceConfig};
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Config(String),
+}
+
+/// Entry point: `Server::builder()`.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// A builder with the defaults of the `gamelift-local` binary.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            bind: SocketAddr::from(([127, 0, 0, 1], 9080)),
+            config: ServiceConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Configures and starts the service.
+pub struct ServerBuilder {
+    bind: SocketAddr,
+    config: ServiceConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl ServerBuilder {
+    /// The address to listen on (port 0 picks a free port). Default `127.0.0.1:9080`.
+    pub fn bind(mut self, address: SocketAddr) -> Self {
+        self.bind = address;
+        self
+    }
+
+    /// The Region of the default fleet. Default `us-west-2`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.config.region = region.into();
+        self
+    }
+
+    /// The id of the default Anywhere fleet. Default `fleet-local`.
+    pub fn fleet_id(mut self, fleet_id: impl Into<String>) -> Self {
+        self.config.fleet_id = fleet_id.into();
+        self
+    }
+
+    /// The default fleet's custom location. Default `custom-local`.
+    pub fn location(mut self, location: impl Into<String>) -> Self {
+        self.config.location = location.into();
+        self
+    }
+
+    /// New game sessions become ACTIVE at once on an implicit process at `127.0.0.1`.
+    pub fn auto_activate(mut self, on: bool) -> Self {
+        self.config.auto_activate = on;
+        self
+    }
+
+    /// The port of the implicit process. Default 7777.
+    pub fn auto_activate_port(mut self, port: u16) -> Self {
+        self.config.auto_activate_port = port;
+        self
+    }
+
+    /// How long a player session may stay RESERVED. Default 60 s.
+    pub fn reservation_timeout(mut self, timeout: Duration) -> Self {
+        self.config.reservation_timeout_millis = timeout.as_millis() as u64;
+        self
+    }
+
+    /// The clock (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Binds and starts serving; returns once the port accepts connections.
+    pub async fn start(mut self) -> Result<RunningServer, StartError> {
+        if self.config.auto_activate && self.config.auto_activate_port == 0 {
+            return Err(StartError::Config(
+                "the auto-activate port must be 1..=65535".into(),
+            ));
+        }
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: self.bind,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: self.bind,
+            source,
+        })?;
+        self.config.sdk_endpoint = format!("ws://{address}");
+        let service = Arc::new(Service::new(self.config, self.clock));
+        let app = Router::new()
+            .fallback(any(http::handle))
+            .with_state(Arc::clone(&service));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let ticker_service = Arc::clone(&service);
+        let ticker = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                interval.tick().await;
+                ticker_service.tick();
+            }
+        });
+        let task = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            ticker.abort();
+            if let Err(error) = result {
+                tracing::error!(target: "gamelift_local", %error, "server stopped with an error");
+            }
+        });
+        tracing::info!(target: "gamelift_local", %address, "listening");
+        Ok(RunningServer {
+            address,
+            service,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running service. Dropping it stops the server; [`shutdown`](Self::shutdown) also waits.
+pub struct RunningServer {
+    address: SocketAddr,
+    service: Arc<Service>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The endpoint URL to give an AWS SDK (`http://127.0.0.1:PORT`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The service, for in-process inspection.
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+
+    /// Stops accepting connections, finishes requests in flight and waits for the server.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

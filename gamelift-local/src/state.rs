@@ -1,0 +1,775 @@
+//! The service's state: fleets, locations, computes, aliases, queues, placements, game sessions
+//! and player sessions, per Region, with the search index and the timers that drive state changes
+//! (player reservations timing out, placements timing out).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::search::{self, Filter, Operand, Searchable, Sort};
+use crate::wire::Value;
+
+/// The account id used in ARNs.
+pub const ACCOUNT: &str = "000000000000";
+
+/// Seconds since the epoch, as the wire formats carry timestamps.
+pub fn seconds(millis: u64) -> Value {
+    Value::Timestamp(millis as f64 / 1000.0)
+}
+
+/// A game session status. ACTIVATING, TERMINATING and ERROR arise only with connected server
+/// processes; with `--auto-activate` sessions start ACTIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(dead_code)]
+pub enum GameSessionStatus {
+    /// Waiting for its server process to activate it.
+    Activating,
+    /// Running and (policy permitting) accepting players.
+    Active,
+    /// Ending.
+    Terminating,
+    /// Ended.
+    Terminated,
+    /// Activation failed.
+    Error,
+}
+
+impl GameSessionStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GameSessionStatus::Activating => "ACTIVATING",
+            GameSessionStatus::Active => "ACTIVE",
+            GameSessionStatus::Terminating => "TERMINATING",
+            GameSessionStatus::Terminated => "TERMINATED",
+            GameSessionStatus::Error => "ERROR",
+        }
+    }
+}
+
+/// A player session status. ACTIVE is set when a server process accepts the player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(dead_code)]
+pub enum PlayerSessionStatus {
+    /// A slot is held; the player has not been accepted by the server yet.
+    Reserved,
+    /// Accepted by the server.
+    Active,
+    /// Left.
+    Completed,
+    /// Not accepted within the reservation timeout.
+    TimedOut,
+}
+
+impl PlayerSessionStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayerSessionStatus::Reserved => "RESERVED",
+            PlayerSessionStatus::Active => "ACTIVE",
+            PlayerSessionStatus::Completed => "COMPLETED",
+            PlayerSessionStatus::TimedOut => "TIMEDOUT",
+        }
+    }
+
+    /// Whether the session holds a slot in its game session.
+    pub fn holds_slot(self) -> bool {
+        matches!(
+            self,
+            PlayerSessionStatus::Reserved | PlayerSessionStatus::Active
+        )
+    }
+}
+
+/// An Anywhere fleet.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub creation_millis: u64,
+    pub locations: Vec<String>,
+    pub protection: String,
+    pub metric_groups: Vec<String>,
+    pub cost: Option<String>,
+    pub creation_limit: Option<(i64, i64)>,
+}
+
+impl Fleet {
+    /// `FleetAttributes`.
+    pub fn attributes(&self) -> Value {
+        let mut value = Value::map()
+            .with("FleetId", &self.id)
+            .with("FleetArn", &self.arn)
+            .with("Name", &self.name)
+            .with_opt("Description", self.description.as_ref())
+            .with("CreationTime", seconds(self.creation_millis))
+            .with("Status", "ACTIVE")
+            .with("ComputeType", "ANYWHERE")
+            .with("NewGameSessionProtectionPolicy", &self.protection)
+            .with(
+                "MetricGroups",
+                self.metric_groups
+                    .iter()
+                    .map(Value::from)
+                    .collect::<Vec<_>>(),
+            )
+            .with(
+                "CertificateConfiguration",
+                Value::map().with("CertificateType", "DISABLED"),
+            );
+        if let Some(cost) = &self.cost {
+            value.push("AnywhereConfiguration", Value::map().with("Cost", cost));
+        }
+        if let Some((per_creator, minutes)) = self.creation_limit {
+            value.push(
+                "ResourceCreationLimitPolicy",
+                Value::map()
+                    .with("NewGameSessionsPerCreator", per_creator)
+                    .with("PolicyPeriodInMinutes", minutes),
+            );
+        }
+        value
+    }
+
+    /// `LocationStates`.
+    pub fn location_states(&self) -> Value {
+        Value::List(
+            self.locations
+                .iter()
+                .map(|location| {
+                    Value::map()
+                        .with("Location", location)
+                        .with("Status", "ACTIVE")
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A custom location.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub name: String,
+    pub arn: String,
+}
+
+impl Location {
+    /// `LocationModel`.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with("LocationName", &self.name)
+            .with("LocationArn", &self.arn)
+    }
+}
+
+/// A registered compute.
+#[derive(Debug, Clone)]
+pub struct Compute {
+    pub fleet_id: String,
+    pub fleet_arn: String,
+    pub name: String,
+    pub arn: String,
+    pub ip_address: Option<String>,
+    pub dns_name: Option<String>,
+    pub location: String,
+    pub creation_millis: u64,
+    pub sdk_endpoint: String,
+}
+
+impl Compute {
+    /// `Compute`.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with("FleetId", &self.fleet_id)
+            .with("FleetArn", &self.fleet_arn)
+            .with("ComputeName", &self.name)
+            .with("ComputeArn", &self.arn)
+            .with_opt("IpAddress", self.ip_address.as_ref())
+            .with_opt("DnsName", self.dns_name.as_ref())
+            .with("ComputeStatus", "ACTIVE")
+            .with("Location", &self.location)
+            .with("CreationTime", seconds(self.creation_millis))
+            .with("GameLiftServiceSdkEndpoint", &self.sdk_endpoint)
+    }
+}
+
+/// An auth token handed out by GetComputeAuthToken.
+#[derive(Debug, Clone)]
+pub struct AuthToken {
+    pub fleet_id: String,
+    pub compute_name: String,
+    pub expires_millis: u64,
+}
+
+/// An alias.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub terminal: bool,
+    pub fleet_id: Option<String>,
+    pub message: Option<String>,
+    pub creation_millis: u64,
+}
+
+impl Alias {
+    /// `Alias`.
+    pub fn to_value(&self) -> Value {
+        let strategy = Value::map()
+            .with("Type", if self.terminal { "TERMINAL" } else { "SIMPLE" })
+            .with_opt("FleetId", self.fleet_id.as_ref())
+            .with_opt("Message", self.message.as_ref());
+        Value::map()
+            .with("AliasId", &self.id)
+            .with("Name", &self.name)
+            .with("AliasArn", &self.arn)
+            .with_opt("Description", self.description.as_ref())
+            .with("RoutingStrategy", strategy)
+            .with("CreationTime", seconds(self.creation_millis))
+            .with("LastUpdatedTime", seconds(self.creation_millis))
+    }
+}
+
+/// A game session queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub arn: String,
+    pub timeout_seconds: i64,
+    pub destinations: Vec<String>,
+    pub allowed_locations: Option<Vec<String>>,
+    pub priority_order: Option<Vec<String>>,
+    pub location_order: Option<Vec<String>>,
+    pub latency_policies: Vec<(i64, Option<i64>)>,
+    pub custom_event_data: Option<String>,
+    pub notification_target: Option<String>,
+}
+
+impl Queue {
+    /// `GameSessionQueue`.
+    pub fn to_value(&self) -> Value {
+        let mut value = Value::map()
+            .with("Name", &self.name)
+            .with("GameSessionQueueArn", &self.arn)
+            .with("TimeoutInSeconds", self.timeout_seconds)
+            .with(
+                "Destinations",
+                self.destinations
+                    .iter()
+                    .map(|arn| Value::map().with("DestinationArn", arn))
+                    .collect::<Vec<_>>(),
+            )
+            .with(
+                "PlayerLatencyPolicies",
+                self.latency_policies
+                    .iter()
+                    .map(|(max, duration)| {
+                        Value::map()
+                            .with("MaximumIndividualPlayerLatencyMilliseconds", *max)
+                            .with_opt("PolicyDurationSeconds", *duration)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .with_opt("CustomEventData", self.custom_event_data.as_ref())
+            .with_opt("NotificationTarget", self.notification_target.as_ref());
+        if let Some(allowed) = &self.allowed_locations {
+            value.push(
+                "FilterConfiguration",
+                Value::map().with(
+                    "AllowedLocations",
+                    allowed.iter().map(Value::from).collect::<Vec<_>>(),
+                ),
+            );
+        }
+        if self.priority_order.is_some() || self.location_order.is_some() {
+            let mut priority = Value::map();
+            if let Some(order) = &self.priority_order {
+                priority.push(
+                    "PriorityOrder",
+                    order.iter().map(Value::from).collect::<Vec<_>>(),
+                );
+            }
+            if let Some(order) = &self.location_order {
+                priority.push(
+                    "LocationOrder",
+                    order.iter().map(Value::from).collect::<Vec<_>>(),
+                );
+            }
+            value.push("PriorityConfiguration", priority);
+        }
+        value
+    }
+}
+
+/// A placement status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementStatus {
+    Pending,
+    Fulfilled,
+    Cancelled,
+    TimedOut,
+}
+
+impl PlacementStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlacementStatus::Pending => "PENDING",
+            PlacementStatus::Fulfilled => "FULFILLED",
+            PlacementStatus::Cancelled => "CANCELLED",
+            PlacementStatus::TimedOut => "TIMED_OUT",
+        }
+    }
+}
+
+/// A game session placement request and its outcome.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub id: String,
+    pub queue_name: String,
+    pub status: PlacementStatus,
+    pub properties: Vec<(String, String)>,
+    pub maximum_players: i64,
+    pub game_session_name: Option<String>,
+    pub game_session_data: Option<String>,
+    pub latencies: Vec<(String, String, f64)>,
+    pub desired_players: Vec<(String, Option<String>)>,
+    pub location_order_override: Option<Vec<String>>,
+    pub fallback: Option<String>,
+    pub start_millis: u64,
+    pub end_millis: Option<u64>,
+    pub deadline_millis: u64,
+    pub game_session_arn: Option<String>,
+    pub region: String,
+    pub placed_players: Vec<(String, String)>,
+}
+
+/// A game session.
+#[derive(Debug, Clone)]
+pub struct GameSession {
+    pub arn: String,
+    /// Creation order within the Region; breaks ties in searches.
+    pub seq: u64,
+    pub name: Option<String>,
+    pub fleet_id: String,
+    pub fleet_arn: String,
+    pub creation_millis: u64,
+    pub termination_millis: Option<u64>,
+    pub maximum_players: i64,
+    /// Player sessions that are RESERVED or ACTIVE.
+    pub slots_used: i64,
+    pub status: GameSessionStatus,
+    pub status_reason: Option<&'static str>,
+    pub properties: Vec<(String, String)>,
+    pub ip_address: String,
+    pub dns_name: Option<String>,
+    pub port: u16,
+    pub accept_players: bool,
+    pub protection: String,
+    pub creator_id: Option<String>,
+    pub game_session_data: Option<String>,
+    pub matchmaker_data: Option<String>,
+    pub location: String,
+    pub compute_name: Option<String>,
+    /// Player session ids, in creation order.
+    pub player_sessions: Vec<String>,
+    /// What the creating request asked for, to check idempotent retries.
+    pub request_fingerprint: String,
+}
+
+impl GameSession {
+    /// `GameSession`.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with("GameSessionId", &self.arn)
+            .with_opt("Name", self.name.as_ref())
+            .with("FleetId", &self.fleet_id)
+            .with("FleetArn", &self.fleet_arn)
+            .with("CreationTime", seconds(self.creation_millis))
+            .with_opt("TerminationTime", self.termination_millis.map(seconds))
+            .with("CurrentPlayerSessionCount", self.slots_used)
+            .with("MaximumPlayerSessionCount", self.maximum_players)
+            .with("Status", self.status.as_str())
+            .with_opt("StatusReason", self.status_reason)
+            .with(
+                "GameProperties",
+                self.properties
+                    .iter()
+                    .map(|(key, value)| Value::map().with("Key", key).with("Value", value))
+                    .collect::<Vec<_>>(),
+            )
+            .with("IpAddress", &self.ip_address)
+            .with_opt("DnsName", self.dns_name.as_ref())
+            .with("Port", self.port)
+            .with(
+                "PlayerSessionCreationPolicy",
+                if self.accept_players {
+                    "ACCEPT_ALL"
+                } else {
+                    "DENY_ALL"
+                },
+            )
+            .with_opt("CreatorId", self.creator_id.as_ref())
+            .with_opt("GameSessionData", self.game_session_data.as_ref())
+            .with_opt("MatchmakerData", self.matchmaker_data.as_ref())
+            .with("Location", &self.location)
+            .with_opt("ComputeName", self.compute_name.as_ref())
+    }
+
+    /// Whether the search index should hold this session.
+    fn searchable(&self) -> bool {
+        self.status == GameSessionStatus::Active
+    }
+}
+
+impl Searchable for GameSession {
+    fn game_session_id(&self) -> &str {
+        &self.arn
+    }
+    fn game_session_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn maximum_sessions(&self) -> i64 {
+        self.maximum_players
+    }
+    fn creation_time_millis(&self) -> i64 {
+        self.creation_millis as i64
+    }
+    fn player_session_count(&self) -> i64 {
+        self.slots_used
+    }
+    fn property(&self, key: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A player session.
+#[derive(Debug, Clone)]
+pub struct PlayerSession {
+    pub id: String,
+    pub player_id: String,
+    pub game_session_arn: String,
+    pub fleet_id: String,
+    pub fleet_arn: String,
+    pub creation_millis: u64,
+    pub termination_millis: Option<u64>,
+    pub status: PlayerSessionStatus,
+    pub ip_address: String,
+    pub dns_name: Option<String>,
+    pub port: u16,
+    pub player_data: Option<String>,
+}
+
+impl PlayerSession {
+    /// `PlayerSession`.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with("PlayerSessionId", &self.id)
+            .with("PlayerId", &self.player_id)
+            .with("GameSessionId", &self.game_session_arn)
+            .with("FleetId", &self.fleet_id)
+            .with("FleetArn", &self.fleet_arn)
+            .with("CreationTime", seconds(self.creation_millis))
+            .with_opt("TerminationTime", self.termination_millis.map(seconds))
+            .with("Status", self.status.as_str())
+            .with("IpAddress", &self.ip_address)
+            .with_opt("DnsName", self.dns_name.as_ref())
+            .with("Port", self.port)
+            .with_opt("PlayerData", self.player_data.as_ref())
+    }
+}
+
+/// The search index of one fleet's ACTIVE game sessions, by sequence number.
+#[derive(Debug, Default)]
+struct FleetIndex {
+    by_seq: BTreeMap<u64, String>,
+    by_players: BTreeSet<(i64, u64)>,
+    by_maximum: BTreeSet<(i64, u64)>,
+    by_property: HashMap<(String, String), BTreeSet<u64>>,
+    by_name: HashMap<String, BTreeSet<u64>>,
+}
+
+impl FleetIndex {
+    fn insert(&mut self, session: &GameSession) {
+        let seq = session.seq;
+        self.by_seq.insert(seq, session.arn.clone());
+        self.by_players.insert((session.slots_used, seq));
+        self.by_maximum.insert((session.maximum_players, seq));
+        for (key, value) in &session.properties {
+            self.by_property
+                .entry((key.clone(), value.clone()))
+                .or_default()
+                .insert(seq);
+        }
+        if let Some(name) = &session.name {
+            self.by_name.entry(name.clone()).or_default().insert(seq);
+        }
+    }
+
+    fn remove(&mut self, session: &GameSession) {
+        let seq = session.seq;
+        self.by_seq.remove(&seq);
+        self.by_players.remove(&(session.slots_used, seq));
+        self.by_maximum.remove(&(session.maximum_players, seq));
+        for (key, value) in &session.properties {
+            let entry = (key.clone(), value.clone());
+            if let Some(set) = self.by_property.get_mut(&entry) {
+                set.remove(&seq);
+                if set.is_empty() {
+                    self.by_property.remove(&entry);
+                }
+            }
+        }
+        if let Some(name) = &session.name {
+            if let Some(set) = self.by_name.get_mut(name) {
+                set.remove(&seq);
+                if set.is_empty() {
+                    self.by_name.remove(name);
+                }
+            }
+        }
+    }
+}
+
+/// Things that happen at a time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Timer {
+    /// A RESERVED player session times out.
+    PlayerReservation {
+        region: String,
+        player_session: String,
+    },
+    /// A pending placement times out.
+    PlacementDeadline { region: String, placement: String },
+}
+
+/// One Region's resources.
+#[derive(Debug, Default)]
+pub struct Region {
+    pub name: String,
+    pub fleets: BTreeMap<String, Fleet>,
+    pub locations: BTreeMap<String, Location>,
+    pub computes: BTreeMap<(String, String), Compute>,
+    pub aliases: BTreeMap<String, Alias>,
+    pub queues: BTreeMap<String, Queue>,
+    pub placements: HashMap<String, Placement>,
+    /// Placement ids ever used, which can never be used again.
+    pub used_placement_ids: BTreeSet<String>,
+    pub sessions: HashMap<String, GameSession>,
+    /// Game sessions of each fleet, by sequence number (all statuses).
+    pub sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,
+    pub players: HashMap<String, PlayerSession>,
+    pub players_by_player_id: HashMap<String, Vec<String>>,
+    /// (fleet, custom ID string) -> game session ARN.
+    pub idempotency: HashMap<(String, String), String>,
+    index: HashMap<String, FleetIndex>,
+    pub next_seq: u64,
+}
+
+impl Region {
+    /// An empty Region.
+    pub fn new(name: &str) -> Self {
+        Region {
+            name: name.to_string(),
+            ..Region::default()
+        }
+    }
+
+    /// Adds a new game session.
+    pub fn insert_session(&mut self, session: GameSession) {
+        self.sessions_by_fleet
+            .entry(session.fleet_id.clone())
+            .or_default()
+            .insert(session.seq, session.arn.clone());
+        if session.searchable() {
+            self.index
+                .entry(session.fleet_id.clone())
+                .or_default()
+                .insert(&session);
+        }
+        self.sessions.insert(session.arn.clone(), session);
+    }
+
+    /// Changes a game session, keeping the search index in step. Returns what `change` returned,
+    /// or `None` if there is no such session.
+    pub fn update_session<R>(
+        &mut self,
+        arn: &str,
+        change: impl FnOnce(&mut GameSession) -> R,
+    ) -> Option<R> {
+        let session = self.sessions.get_mut(arn)?;
+        let index = self.index.entry(session.fleet_id.clone()).or_default();
+        if session.searchable() {
+            index.remove(session);
+        }
+        let result = change(session);
+        if session.searchable() {
+            index.insert(session);
+        }
+        Some(result)
+    }
+
+    /// Moves a player session to `status`, adjusting its game session's slot count.
+    pub fn set_player_status(&mut self, id: &str, status: PlayerSessionStatus, now: u64) {
+        let Some(player) = self.players.get_mut(id) else {
+            return;
+        };
+        let before = player.status;
+        if before == status {
+            return;
+        }
+        player.status = status;
+        if !status.holds_slot() {
+            player.termination_millis = Some(now);
+        }
+        let delta = i64::from(status.holds_slot()) - i64::from(before.holds_slot());
+        if delta != 0 {
+            let arn = player.game_session_arn.clone();
+            self.update_session(&arn, |session| session.slots_used += delta);
+        }
+    }
+
+    /// Searches one fleet's ACTIVE game sessions; returns one page and whether more follow.
+    pub fn search(
+        &self,
+        fleet_id: &str,
+        location: Option<&str>,
+        filter: Option<&Filter>,
+        sort: Option<&Sort>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<&GameSession>, bool) {
+        let Some(index) = self.index.get(fleet_id) else {
+            return (Vec::new(), false);
+        };
+        let session_at = |seq: &u64| index.by_seq.get(seq).and_then(|arn| self.sessions.get(arn));
+        let accept = |session: &GameSession| {
+            location.is_none_or(|location| session.location == location)
+                && filter.is_none_or(|filter| filter.matches(session))
+        };
+        let wanted = offset.saturating_add(limit).saturating_add(1);
+
+        // Narrow with the most selective equality condition the filter requires.
+        let candidates: Option<Vec<u64>> = filter.and_then(|filter| {
+            filter
+                .conjuncts()
+                .into_iter()
+                .filter_map(|term| match term {
+                    Filter::Condition(
+                        Operand::Property(key),
+                        search::Comparator::Eq,
+                        search::Literal::Text(value),
+                    ) => Some(
+                        index
+                            .by_property
+                            .get(&(key.clone(), value.clone()))
+                            .map(|set| set.iter().copied().collect::<Vec<_>>())
+                            .unwrap_or_default(),
+                    ),
+                    Filter::Condition(
+                        Operand::GameSessionName,
+                        search::Comparator::Eq,
+                        search::Literal::Text(name),
+                    ) => Some(
+                        index
+                            .by_name
+                            .get(name)
+                            .map(|set| set.iter().copied().collect())
+                            .unwrap_or_default(),
+                    ),
+                    Filter::Condition(
+                        Operand::GameSessionId,
+                        search::Comparator::Eq,
+                        search::Literal::Text(arn),
+                    ) => Some(
+                        self.sessions
+                            .get(arn)
+                            .filter(|session| index.by_seq.contains_key(&session.seq))
+                            .map(|session| vec![session.seq])
+                            .unwrap_or_default(),
+                    ),
+                    _ => None,
+                })
+                .min_by_key(Vec::len)
+        });
+
+        let mut out: Vec<&GameSession> = Vec::new();
+        let ordered: Box<dyn Iterator<Item = &GameSession> + '_> = match (candidates, sort) {
+            (Some(seqs), None) => {
+                Box::new(seqs.into_iter().filter_map(move |seq| session_at(&seq)))
+            }
+            (Some(seqs), Some(sort)) => {
+                let sessions: Vec<&GameSession> = seqs
+                    .iter()
+                    .filter_map(session_at)
+                    .filter(|s| accept(s))
+                    .collect();
+                Box::new(sort_sessions(sessions, sort).into_iter())
+            }
+            (None, None) => Box::new(index.by_seq.keys().filter_map(session_at)),
+            (None, Some(sort)) => match sort.operand {
+                Operand::CreationTimeMillis if sort.ascending => {
+                    Box::new(index.by_seq.keys().filter_map(session_at))
+                }
+                Operand::CreationTimeMillis => {
+                    Box::new(index.by_seq.keys().rev().filter_map(session_at))
+                }
+                Operand::PlayerSessionCount | Operand::MaximumSessions => {
+                    let set = if sort.operand == Operand::PlayerSessionCount {
+                        &index.by_players
+                    } else {
+                        &index.by_maximum
+                    };
+                    if sort.ascending {
+                        Box::new(set.iter().filter_map(move |(_, seq)| session_at(seq)))
+                    } else {
+                        Box::new(set.iter().rev().filter_map(move |(_, seq)| session_at(seq)))
+                    }
+                }
+                _ => {
+                    let sessions: Vec<&GameSession> = index
+                        .by_seq
+                        .keys()
+                        .filter_map(session_at)
+                        .filter(|s| accept(s))
+                        .collect();
+                    Box::new(sort_sessions(sessions, sort).into_iter())
+                }
+            },
+        };
+        for session in ordered {
+            if accept(session) {
+                out.push(session);
+                if out.len() >= wanted {
+                    break;
+                }
+            }
+        }
+        let more = out.len() > offset.saturating_add(limit);
+        let page = out.into_iter().skip(offset).take(limit).collect();
+        (page, more)
+    }
+}
+
+/// Sorts by `sort`, ties by creation order; sessions without a value come last, in creation order.
+pub fn sort_sessions<'a>(sessions: Vec<&'a GameSession>, sort: &Sort) -> Vec<&'a GameSession> {
+    let (mut valued, mut missing): (Vec<&GameSession>, Vec<&GameSession>) = sessions
+        .into_iter()
+        .partition(|session| search::operand_value(&sort.operand, *session).is_some());
+    let ascending = Sort {
+        operand: sort.operand.clone(),
+        ascending: true,
+    };
+    valued.sort_by(|a, b| search::compare(&ascending, *a, *b).then(a.seq.cmp(&b.seq)));
+    if !sort.ascending {
+        valued.reverse();
+    }
+    missing.sort_by_key(|session| session.seq);
+    valued.extend(missing);
+    valued
+}
