@@ -1,0 +1,97 @@
+//! Shared set-up: an in-process service on a loopback port and a real `aws-sdk-gamelift` client.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_gamelift::Client;
+use aws_sdk_gamelift::config::retry::RetryConfig;
+use aws_sdk_gamelift::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_gamelift::error::ProvideErrorMetadata;
+use gamelift_local::{ManualClock, RunningServer, Server};
+
+pub struct Local {
+    pub server: RunningServer,
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+}
+
+pub const FLEET: &str = "fleet-local";
+pub const LOCATION: &str = "custom-local";
+
+/// A service with `--auto-activate` on a free port, a manual clock, and a client with retries
+/// off so every error is seen exactly once.
+pub async fn start() -> Local {
+    start_with(true).await
+}
+
+pub async fn start_with(auto_activate: bool) -> Local {
+    let clock = Arc::new(ManualClock::new());
+    let server = Server::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .auto_activate(auto_activate)
+        .clock(clock.clone())
+        .start()
+        .await
+        .expect("the service starts");
+    let client = client_for(&server.endpoint(), "us-west-2");
+    Local {
+        server,
+        client,
+        clock,
+    }
+}
+
+pub fn client_for(endpoint: &str, region: &str) -> Client {
+    let config = aws_sdk_gamelift::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            "AKIDLOCAL",
+            "secret",
+            None,
+            None,
+            "static",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_gamelift::config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+/// The service error code of a failed SDK call.
+pub fn code<E, R>(error: &aws_sdk_gamelift::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata,
+{
+    error.code().unwrap_or("<no code>").to_string()
+}
+
+pub fn message<E, R>(error: &aws_sdk_gamelift::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata,
+{
+    error.message().unwrap_or("<no message>").to_string()
+}
+
+impl Local {
+    /// Creates an ACTIVE game session on the default fleet.
+    pub async fn session(&self, maximum: i32) -> aws_sdk_gamelift::types::GameSession {
+        self.client
+            .create_game_session()
+            .fleet_id(FLEET)
+            .location(LOCATION)
+            .maximum_player_session_count(maximum)
+            .send()
+            .await
+            .expect("create game session")
+            .game_session
+            .expect("a game session")
+    }
+}
