@@ -168,7 +168,8 @@ impl Filter {
     }
 
     fn write_child(&self, f: &mut fmt::Formatter<'_>, parent: u8) -> fmt::Result {
-        if self.precedence() <= parent && !matches!(self, Filter::Not(_)) {
+        // AND and OR are associative, so a child of the same kind needs no parentheses.
+        if self.precedence() < parent && !matches!(self, Filter::Not(_)) {
             write!(f, "({self})")
         } else {
             write!(f, "{self}")
@@ -724,5 +725,115 @@ mod tests {
                 .0
                 .contains("ASC or DESC")
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn operand() -> impl Strategy<Value = Operand> {
+        prop_oneof![
+            Just(Operand::GameSessionId),
+            Just(Operand::GameSessionName),
+            Just(Operand::MaximumSessions),
+            Just(Operand::CreationTimeMillis),
+            Just(Operand::PlayerSessionCount),
+            Just(Operand::HasAvailablePlayerSessions),
+            "[a-zA-Z][a-zA-Z0-9_]{0,8}".prop_map(Operand::Property),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Quotes, backslashes, spaces and keywords inside strings must survive printing.
+        prop_oneof![
+            "[a-z ]{0,6}",
+            Just("it's".to_string()),
+            Just("back\\slash".to_string()),
+            Just("AND OR NOT ( )".to_string()),
+        ]
+    }
+
+    pub(super) fn condition() -> impl Strategy<Value = Filter> {
+        (operand(), 0usize..6, text(), -1000i64..1000, any::<bool>()).prop_map(
+            |(operand, comparator, text, number, flag)| {
+                let all = [
+                    Comparator::Eq,
+                    Comparator::Ne,
+                    Comparator::Lt,
+                    Comparator::Gt,
+                    Comparator::Le,
+                    Comparator::Ge,
+                ];
+                match operand.kind() {
+                    Kind::Number => {
+                        Filter::Condition(operand, all[comparator], Literal::Number(number as f64))
+                    }
+                    Kind::Boolean => {
+                        Filter::Condition(operand, all[comparator % 2], Literal::Bool(flag))
+                    }
+                    Kind::Text => {
+                        Filter::Condition(operand, all[comparator % 2], Literal::Text(text))
+                    }
+                }
+            },
+        )
+    }
+
+    pub(super) fn filter() -> impl Strategy<Value = Filter> {
+        condition().prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
+                prop::collection::vec(inner, 2..4).prop_map(Filter::Or),
+            ]
+        })
+    }
+
+    /// Flattens nested AND-in-AND and OR-in-OR, which print identically.
+    fn normalize(filter: Filter) -> Filter {
+        match filter {
+            Filter::And(terms) => Filter::And(
+                terms
+                    .into_iter()
+                    .map(normalize)
+                    .flat_map(|t| match t {
+                        Filter::And(inner) => inner,
+                        other => vec![other],
+                    })
+                    .collect(),
+            ),
+            Filter::Or(terms) => Filter::Or(
+                terms
+                    .into_iter()
+                    .map(normalize)
+                    .flat_map(|t| match t {
+                        Filter::Or(inner) => inner,
+                        other => vec![other],
+                    })
+                    .collect(),
+            ),
+            Filter::Not(inner) => Filter::Not(Box::new(normalize(*inner))),
+            condition => condition,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn printing_then_parsing_gives_the_same_filter(filter in filter()) {
+            let printed = filter.to_string();
+            let parsed = parse_filter(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e}")))?;
+            prop_assert_eq!(parsed, normalize(filter), "{}", printed);
+        }
+
+        #[test]
+        fn parsing_arbitrary_text_never_panics(text in ".{0,80}") {
+            let _ = parse_filter(&text);
+            let _ = parse_sort(&text);
+        }
     }
 }

@@ -773,3 +773,170 @@ pub fn sort_sessions<'a>(sessions: Vec<&'a GameSession>, sort: &Sort) -> Vec<&'a
     valued.extend(missing);
     valued
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::search::{Comparator, Literal, parse_filter};
+
+    fn session(
+        seq: u64,
+        players: i64,
+        maximum: i64,
+        mode: Option<&str>,
+        name: Option<&str>,
+    ) -> GameSession {
+        GameSession {
+            arn: format!("arn:aws:gamelift:r::gamesession/fleet-a/g{seq}"),
+            seq,
+            name: name.map(str::to_string),
+            fleet_id: "fleet-a".into(),
+            fleet_arn: String::new(),
+            creation_millis: 1_000 + seq * 10,
+            termination_millis: None,
+            maximum_players: maximum,
+            slots_used: players,
+            status: GameSessionStatus::Active,
+            status_reason: None,
+            properties: mode
+                .map(|m| vec![("mode".to_string(), m.to_string())])
+                .unwrap_or_default(),
+            ip_address: "127.0.0.1".into(),
+            dns_name: None,
+            port: 7777,
+            accept_players: true,
+            protection: "NoProtection".into(),
+            creator_id: None,
+            game_session_data: None,
+            matchmaker_data: None,
+            location: if seq % 4 == 0 {
+                "custom-b".into()
+            } else {
+                "custom-a".into()
+            },
+            compute_name: None,
+            player_sessions: Vec::new(),
+            request_fingerprint: String::new(),
+        }
+    }
+
+    fn spec() -> impl Strategy<Value = (i64, i64, Option<&'static str>, Option<&'static str>, bool)>
+    {
+        (
+            0i64..5,
+            1i64..5,
+            prop::option::of(prop::sample::select(vec!["ctf", "ffa", "duel"])),
+            prop::option::of(prop::sample::select(vec!["alpha", "beta"])),
+            prop::bool::weighted(0.85),
+        )
+    }
+
+    fn query_filter() -> impl Strategy<Value = Option<Filter>> {
+        let condition = prop_oneof![
+            prop::sample::select(vec!["ctf", "ffa", "duel", "none"]).prop_map(|m| {
+                Filter::Condition(
+                    Operand::Property("mode".into()),
+                    Comparator::Eq,
+                    Literal::Text(m.into()),
+                )
+            }),
+            prop::sample::select(vec!["alpha", "beta"]).prop_map(|n| Filter::Condition(
+                Operand::GameSessionName,
+                Comparator::Eq,
+                Literal::Text(n.into())
+            )),
+            (0i64..5).prop_map(|n| Filter::Condition(
+                Operand::PlayerSessionCount,
+                Comparator::Ge,
+                Literal::Number(n as f64)
+            )),
+            any::<bool>().prop_map(|b| Filter::Condition(
+                Operand::HasAvailablePlayerSessions,
+                Comparator::Eq,
+                Literal::Bool(b)
+            )),
+        ];
+        prop::option::of(prop::collection::vec(condition, 1..3).prop_map(|terms| {
+            if terms.len() == 1 {
+                terms.into_iter().next().unwrap()
+            } else {
+                Filter::And(terms)
+            }
+        }))
+    }
+
+    fn query_sort() -> impl Strategy<Value = Option<Sort>> {
+        prop::option::of(
+            (
+                prop::sample::select(vec![
+                    Operand::CreationTimeMillis,
+                    Operand::PlayerSessionCount,
+                    Operand::MaximumSessions,
+                    Operand::GameSessionName,
+                    Operand::Property("mode".into()),
+                ]),
+                any::<bool>(),
+            )
+                .prop_map(|(operand, ascending)| Sort { operand, ascending }),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The indexed search returns exactly what filtering and sorting every session would.
+        #[test]
+        fn indexed_search_matches_a_full_scan(
+            specs in prop::collection::vec(spec(), 0..40),
+            filter in query_filter(),
+            sort in query_sort(),
+            location in prop::option::of(prop::sample::select(vec!["custom-a", "custom-b"])),
+            offset in 0usize..10,
+            limit in 1usize..20,
+            churn in prop::collection::vec((0usize..40, 0i64..5), 0..10),
+        ) {
+            let mut region = Region::new("r");
+            for (index, (players, maximum, mode, name, active)) in specs.iter().enumerate() {
+                let mut s = session(index as u64 + 1, (*players).min(*maximum), *maximum, *mode, *name);
+                if !active {
+                    s.status = GameSessionStatus::Terminated;
+                }
+                region.insert_session(s);
+            }
+            // Change player counts after indexing, as joins and leaves do.
+            for (index, players) in churn {
+                if let Some(arn) = region.sessions.values().map(|s| s.arn.clone()).nth(index) {
+                    region.update_session(&arn, |s| s.slots_used = players.min(s.maximum_players));
+                }
+            }
+            let (page, _) = region.search("fleet-a", location, filter.as_ref(), sort.as_ref(), offset, limit);
+            let got: Vec<u64> = page.iter().map(|s| s.seq).collect();
+
+            let mut all: Vec<&GameSession> = region
+                .sessions
+                .values()
+                .filter(|s| s.status == GameSessionStatus::Active)
+                .filter(|s| location.is_none_or(|l| s.location == l))
+                .filter(|s| filter.as_ref().is_none_or(|f| f.matches(*s)))
+                .collect();
+            all.sort_by_key(|s| s.seq);
+            let ordered = match &sort {
+                Some(sort) => sort_sessions(all, sort),
+                None => all,
+            };
+            let expected: Vec<u64> = ordered.iter().skip(offset).take(limit).map(|s| s.seq).collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn a_documented_filter_evaluates() {
+        let filter =
+            parse_filter("maximumSessions>=4 AND hasAvailablePlayerSessions=true").unwrap();
+        assert!(filter.matches(&session(1, 1, 4, None, None)));
+        assert!(!filter.matches(&session(2, 4, 4, None, None)));
+        assert!(!filter.matches(&session(3, 0, 3, None, None)));
+    }
+}

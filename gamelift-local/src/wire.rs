@@ -631,3 +631,33 @@ mod tests {
         assert_eq!(decode_json(b"").unwrap(), Value::map());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_cbor(&bytes);
+            let _ = decode_json(&bytes);
+        }
+
+        #[test]
+        fn mutated_valid_cbor_never_panics(position in 0usize..64, byte in any::<u8>()) {
+            let mut body = encode_cbor(
+                &Value::map()
+                    .with("FleetId", "fleet-local")
+                    .with("List", vec![Value::from(1i64), Value::from("two")])
+                    .with("When", Value::Timestamp(1.5)),
+            );
+            let index = position % body.len();
+            body[index] = byte;
+            let _ = decode_cbor(&body);
+        }
+    }
+}
