@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 
@@ -117,14 +117,10 @@ fn respond(protocol: Protocol, result: Result<Value, ServiceError>) -> Response 
 }
 
 /// Handles one control-plane request.
-pub async fn handle(
-    State(service): State<Arc<Service>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let (protocol, operation) = match protocol_and_operation(&method, &uri, &headers) {
+pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let (protocol, operation) = match protocol_and_operation(&parts.method, &parts.uri, headers) {
         Ok(found) => found,
         Err((protocol, error)) => return respond(protocol, Err(error)),
     };
@@ -150,7 +146,7 @@ pub async fn handle(
         Ok(input) => input,
         Err(error) => return respond(protocol, Err(ServiceError::serialization(error.0))),
     };
-    let region = region_from_authorization(&headers);
+    let region = region_from_authorization(headers);
     let result = service.call(&operation, region.as_deref(), &input);
     if let Err(error) = &result {
         tracing::debug!(target: "gamelift_local", operation, code = error.code, message = %error.message, "request refused");

@@ -292,9 +292,15 @@ impl Service {
             timer_seq,
             tokens,
         } = &mut *state;
-        let region_state = regions
-            .entry(region.to_string())
-            .or_insert_with(|| Region::new(region));
+        if !regions.contains_key(region) {
+            regions.insert(region.to_string(), Region::new(region));
+        }
+        let Some(region_state) = regions.get_mut(region) else {
+            return Err(ServiceError::new(
+                "InternalServiceException",
+                "region state missing",
+            ));
+        };
         let mut extra = Extra {
             now,
             config: &self.config,

@@ -569,6 +569,9 @@ pub struct Region {
     pub idempotency: HashMap<(String, String), String>,
     index: HashMap<String, FleetIndex>,
     pub next_seq: u64,
+    /// Above this many candidates, a search sorted by a count walks that count's index instead
+    /// of sorting the candidates.
+    pub sorted_index_threshold: usize,
 }
 
 impl Region {
@@ -576,6 +579,7 @@ impl Region {
     pub fn new(name: &str) -> Self {
         Region {
             name: name.to_string(),
+            sorted_index_threshold: 256,
             ..Region::default()
         }
     }
@@ -655,93 +659,99 @@ impl Region {
         let wanted = offset.saturating_add(limit).saturating_add(1);
 
         // Narrow with the most selective equality condition the filter requires.
-        let candidates: Option<Vec<u64>> = filter.and_then(|filter| {
-            filter
-                .conjuncts()
-                .into_iter()
-                .filter_map(|term| match term {
-                    Filter::Condition(
-                        Operand::Property(key),
+        let empty = BTreeSet::new();
+        let mut single = BTreeSet::new();
+        let candidates: Option<&BTreeSet<u64>> =
+            filter.and_then(|filter| {
+                let mut best: Option<&BTreeSet<u64>> = None;
+                for term in filter.conjuncts() {
+                    let Filter::Condition(
+                        operand,
                         search::Comparator::Eq,
-                        search::Literal::Text(value),
-                    ) => Some(
-                        index
+                        search::Literal::Text(text),
+                    ) = term
+                    else {
+                        continue;
+                    };
+                    let set = match operand {
+                        Operand::Property(key) => index
                             .by_property
-                            .get(&(key.clone(), value.clone()))
-                            .map(|set| set.iter().copied().collect::<Vec<_>>())
-                            .unwrap_or_default(),
-                    ),
-                    Filter::Condition(
-                        Operand::GameSessionName,
-                        search::Comparator::Eq,
-                        search::Literal::Text(name),
-                    ) => Some(
-                        index
-                            .by_name
-                            .get(name)
-                            .map(|set| set.iter().copied().collect())
-                            .unwrap_or_default(),
-                    ),
-                    Filter::Condition(
-                        Operand::GameSessionId,
-                        search::Comparator::Eq,
-                        search::Literal::Text(arn),
-                    ) => Some(
-                        self.sessions
-                            .get(arn)
-                            .filter(|session| index.by_seq.contains_key(&session.seq))
-                            .map(|session| vec![session.seq])
-                            .unwrap_or_default(),
-                    ),
-                    _ => None,
-                })
-                .min_by_key(Vec::len)
-        });
+                            .get(&(key.clone(), text.clone()))
+                            .unwrap_or(&empty),
+                        Operand::GameSessionName => index.by_name.get(text).unwrap_or(&empty),
+                        Operand::GameSessionId => {
+                            if let Some(session) = self.sessions.get(text) {
+                                if index.by_seq.contains_key(&session.seq) && single.is_empty() {
+                                    single.insert(session.seq);
+                                }
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    if best.is_none_or(|current| set.len() < current.len()) {
+                        best = Some(set);
+                    }
+                }
+                best
+            });
+        let candidates = if !single.is_empty() {
+            Some(&single)
+        } else if filter.is_some_and(|filter| {
+            filter.conjuncts().iter().any(|term| {
+                matches!(
+                    term,
+                    Filter::Condition(Operand::GameSessionId, search::Comparator::Eq, _)
+                )
+            })
+        }) {
+            Some(&empty)
+        } else {
+            candidates
+        };
 
-        let mut out: Vec<&GameSession> = Vec::new();
-        let ordered: Box<dyn Iterator<Item = &GameSession> + '_> = match (candidates, sort) {
-            (Some(seqs), None) => {
-                Box::new(seqs.into_iter().filter_map(move |seq| session_at(&seq)))
+        // Walk sessions in the requested order, as lazily as the order allows.
+        let all_seqs: Box<dyn DoubleEndedIterator<Item = &u64> + '_> = match candidates {
+            Some(set) => Box::new(set.iter()),
+            None => Box::new(index.by_seq.keys()),
+        };
+        let candidate_count = candidates.map_or(index.by_seq.len(), BTreeSet::len);
+        let ordered: Box<dyn Iterator<Item = &GameSession> + '_> = match sort {
+            None => Box::new(all_seqs.filter_map(session_at)),
+            Some(sort) if sort.operand == Operand::CreationTimeMillis => {
+                // Sequence order is creation order.
+                if sort.ascending {
+                    Box::new(all_seqs.filter_map(session_at))
+                } else {
+                    Box::new(all_seqs.rev().filter_map(session_at))
+                }
             }
-            (Some(seqs), Some(sort)) => {
-                let sessions: Vec<&GameSession> = seqs
-                    .iter()
+            Some(sort)
+                if matches!(
+                    sort.operand,
+                    Operand::PlayerSessionCount | Operand::MaximumSessions
+                ) && candidate_count > self.sorted_index_threshold =>
+            {
+                let set = if sort.operand == Operand::PlayerSessionCount {
+                    &index.by_players
+                } else {
+                    &index.by_maximum
+                };
+                if sort.ascending {
+                    Box::new(set.iter().filter_map(move |(_, seq)| session_at(seq)))
+                } else {
+                    Box::new(set.iter().rev().filter_map(move |(_, seq)| session_at(seq)))
+                }
+            }
+            Some(sort) => {
+                let sessions: Vec<&GameSession> = all_seqs
                     .filter_map(session_at)
                     .filter(|s| accept(s))
                     .collect();
                 Box::new(sort_sessions(sessions, sort).into_iter())
             }
-            (None, None) => Box::new(index.by_seq.keys().filter_map(session_at)),
-            (None, Some(sort)) => match sort.operand {
-                Operand::CreationTimeMillis if sort.ascending => {
-                    Box::new(index.by_seq.keys().filter_map(session_at))
-                }
-                Operand::CreationTimeMillis => {
-                    Box::new(index.by_seq.keys().rev().filter_map(session_at))
-                }
-                Operand::PlayerSessionCount | Operand::MaximumSessions => {
-                    let set = if sort.operand == Operand::PlayerSessionCount {
-                        &index.by_players
-                    } else {
-                        &index.by_maximum
-                    };
-                    if sort.ascending {
-                        Box::new(set.iter().filter_map(move |(_, seq)| session_at(seq)))
-                    } else {
-                        Box::new(set.iter().rev().filter_map(move |(_, seq)| session_at(seq)))
-                    }
-                }
-                _ => {
-                    let sessions: Vec<&GameSession> = index
-                        .by_seq
-                        .keys()
-                        .filter_map(session_at)
-                        .filter(|s| accept(s))
-                        .collect();
-                    Box::new(sort_sessions(sessions, sort).into_iter())
-                }
-            },
         };
+        let mut out: Vec<&GameSession> = Vec::new();
         for session in ordered {
             if accept(session) {
                 out.push(session);
@@ -896,8 +906,12 @@ mod tests {
             offset in 0usize..10,
             limit in 1usize..20,
             churn in prop::collection::vec((0usize..40, 0i64..5), 0..10),
+            use_sorted_index in any::<bool>(),
         ) {
             let mut region = Region::new("r");
+            if use_sorted_index {
+                region.sorted_index_threshold = 0;
+            }
             for (index, (players, maximum, mode, name, active)) in specs.iter().enumerate() {
                 let mut s = session(index as u64 + 1, (*players).min(*maximum), *maximum, *mode, *name);
                 if !active {

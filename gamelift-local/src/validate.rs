@@ -498,7 +498,7 @@ impl<'a> Input<'a> {
                     nested.check_str(&format!("{entry}.key"), name, key);
                     nested.check_str(&entry, text, value_rule);
                     self.absorb(nested);
-                    out.push((name.clone(), text.clone()));
+                    out.push((name.to_string(), text.clone()));
                 }
                 other => self.wrong_type(&entry, "a string", other),
             }

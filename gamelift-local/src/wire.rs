@@ -4,6 +4,7 @@
 //! never know which protocol a request used: Smithy RPC v2 CBOR (what `aws-sdk-gamelift` >= 1.109
 //! sends) or awsJson1.1 (boto3, the JavaScript SDK, the AWS CLI).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// A decoded request or an encodable response.
@@ -23,8 +24,9 @@ pub enum Value {
     Timestamp(f64),
     /// A list.
     List(Vec<Value>),
-    /// A structure or map, in insertion order.
-    Map(Vec<(String, Value)>),
+    /// A structure or map, in insertion order. Names are borrowed for responses, owned when
+    /// decoded.
+    Map(Vec<(Cow<'static, str>, Value)>),
 }
 
 impl Value {
@@ -34,13 +36,13 @@ impl Value {
     }
 
     /// Adds a member to a map value (does nothing on other values).
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+    pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
         self.push(key, value);
         self
     }
 
     /// Adds a member if `value` is `Some`.
-    pub fn with_opt<T: Into<Value>>(mut self, key: &str, value: Option<T>) -> Self {
+    pub fn with_opt<T: Into<Value>>(mut self, key: &'static str, value: Option<T>) -> Self {
         if let Some(value) = value {
             self.push(key, value);
         }
@@ -48,9 +50,9 @@ impl Value {
     }
 
     /// Adds a member to a map value.
-    pub fn push(&mut self, key: &str, value: impl Into<Value>) {
+    pub fn push(&mut self, key: &'static str, value: impl Into<Value>) {
         if let Value::Map(members) = self {
-            members.push((key.to_string(), value.into()));
+            members.push((Cow::Borrowed(key), value.into()));
         }
     }
 
@@ -178,7 +180,7 @@ fn from_json(value: serde_json::Value) -> Value {
         serde_json::Value::Object(members) => Value::Map(
             members
                 .into_iter()
-                .map(|(key, value)| (key, from_json(value)))
+                .map(|(key, value)| (Cow::Owned(key), from_json(value)))
                 .collect(),
         ),
     }
@@ -455,7 +457,7 @@ impl CborReader<'_> {
         }
     }
 
-    fn member(&mut self, depth: usize) -> Result<(String, Value), DecodeError> {
+    fn member(&mut self, depth: usize) -> Result<(Cow<'static, str>, Value), DecodeError> {
         let key = match self.value(depth + 1)? {
             Value::Str(key) => key,
             other => {
@@ -466,7 +468,7 @@ impl CborReader<'_> {
             }
         };
         let value = self.value(depth + 1)?;
-        Ok((key, value))
+        Ok((Cow::Owned(key), value))
     }
 }
 
