@@ -23,11 +23,13 @@
 pub mod clock;
 pub mod error;
 mod http;
+pub mod processes;
 pub mod search;
 mod server;
 pub mod service;
 mod state;
 mod validate;
+mod websocket;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -24,6 +25,19 @@ struct Args {
     /// Port of the implicit process used by --auto-activate.
     #[arg(long, default_value_t = 7777, value_parser = clap::value_parser!(u16).range(1..))]
     auto_activate_port: u16,
+    /// How game server processes authenticate: `none` (any compute of an existing fleet) or
+    /// `token` (a token from GetComputeAuthToken).
+    #[arg(long, default_value = "none", value_parser = ["none", "token"])]
+    auth: String,
+    /// Seconds a process has to activate a game session before it goes to ERROR.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    activation_timeout: u64,
+    /// Heartbeat period in seconds; a process unhealthy or silent for three periods is terminated.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_period: u64,
+    /// Seconds a process whose connection dropped may take to reconnect.
+    #[arg(long, default_value_t = 30)]
+    reconnect_grace: u64,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     log: String,
@@ -62,6 +76,10 @@ fn main() -> ExitCode {
             .fleet_id(args.fleet_id)
             .auto_activate(args.auto_activate)
             .auto_activate_port(args.auto_activate_port)
+            .require_auth_token(args.auth == "token")
+            .activation_timeout(Duration::from_secs(args.activation_timeout))
+            .heartbeat_period(Duration::from_secs(args.heartbeat_period))
+            .reconnect_grace(Duration::from_secs(args.reconnect_grace))
             .start()
             .await;
         let server = match server {
@@ -72,6 +90,7 @@ fn main() -> ExitCode {
             }
         };
         println!("gamelift-local listening on {}", server.endpoint());
+        println!("game servers (Server SDK 5): {}", server.sdk_endpoint());
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         ExitCode::SUCCESS

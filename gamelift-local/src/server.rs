@@ -5,13 +5,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::any;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, RawQuery, Request, State};
+use axum::http::Method;
+use axum::response::Response;
+use axum::routing::{any, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::http;
 use crate::service::{Service, ServiceConfig};
+use crate::{http, websocket};
+
+/// Any other path: GET is a Server SDK connection, everything else the control plane (which
+/// answers unknown paths with a clear error).
+async fn dispatch(State(service): State<Arc<Service>>, request: Request) -> Response {
+    if request.method() == Method::GET {
+        let (mut parts, _body) = request.into_parts();
+        let query = RawQuery(parts.uri.query().map(str::to_string));
+        let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &service).await;
+        return websocket::upgrade(State(service), query, upgrade).await;
+    }
+    http::handle(State(service), request).await
+}
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +111,38 @@ impl ServerBuilder {
         self
     }
 
+    /// Whether server processes must present a token from GetComputeAuthToken (`--auth token`).
+    /// Off by default: any compute of an existing fleet may connect and is registered on the fly.
+    pub fn require_auth_token(mut self, on: bool) -> Self {
+        self.config.require_auth_token = on;
+        self
+    }
+
+    /// How long a process has to activate a game session before it goes to ERROR. Default 60 s.
+    pub fn activation_timeout(mut self, timeout: Duration) -> Self {
+        self.config.activation_timeout_millis = timeout.as_millis() as u64;
+        self
+    }
+
+    /// The heartbeat period; a process unhealthy or silent for three periods is terminated.
+    /// Default 60 s.
+    pub fn heartbeat_period(mut self, period: Duration) -> Self {
+        self.config.heartbeat_period_millis = period.as_millis() as u64;
+        self
+    }
+
+    /// How long a process whose connection dropped may take to reconnect. Default 30 s.
+    pub fn reconnect_grace(mut self, grace: Duration) -> Self {
+        self.config.reconnect_grace_millis = grace.as_millis() as u64;
+        self
+    }
+
+    /// How long a process told to terminate has to call ProcessEnding. Default 5 minutes.
+    pub fn termination_grace(mut self, grace: Duration) -> Self {
+        self.config.termination_grace_millis = grace.as_millis() as u64;
+        self
+    }
+
     /// The clock (a [`ManualClock`](crate::ManualClock) in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -121,7 +169,8 @@ impl ServerBuilder {
         self.config.sdk_endpoint = format!("ws://{address}");
         let service = Arc::new(Service::new(self.config, self.clock));
         let app = Router::new()
-            .fallback(any(http::handle))
+            .route("/", get(websocket::upgrade).post(http::handle))
+            .fallback(any(dispatch))
             .with_state(Arc::clone(&service));
         let (stop, stopped) = oneshot::channel::<()>();
         let ticker_service = Arc::clone(&service);
@@ -170,6 +219,11 @@ impl RunningServer {
     /// The endpoint URL to give an AWS SDK (`http://127.0.0.1:PORT`).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The Server SDK 5 WebSocket URL (`ws://127.0.0.1:PORT`), also returned by RegisterCompute.
+    pub fn sdk_endpoint(&self) -> String {
+        self.service.config().sdk_endpoint.clone()
     }
 
     /// The service, for in-process inspection.

@@ -74,6 +74,17 @@ pub struct ServiceConfig {
     pub reservation_timeout_millis: u64,
     /// The Server SDK endpoint computes are told to connect to.
     pub sdk_endpoint: String,
+    /// Whether server processes must present a token from GetComputeAuthToken (`--auth token`);
+    /// otherwise any compute of an existing fleet is accepted and registered on the fly.
+    pub require_auth_token: bool,
+    /// How long a process has to activate a game session before it goes to ERROR.
+    pub activation_timeout_millis: u64,
+    /// The heartbeat period; a process unhealthy or silent for three periods is terminated.
+    pub heartbeat_period_millis: u64,
+    /// How long a process whose connection dropped may take to reconnect.
+    pub reconnect_grace_millis: u64,
+    /// How long a process told to terminate has to call ProcessEnding.
+    pub termination_grace_millis: u64,
 }
 
 impl Default for ServiceConfig {
@@ -86,31 +97,37 @@ impl Default for ServiceConfig {
             auto_activate_port: 7777,
             reservation_timeout_millis: 60_000,
             sdk_endpoint: "ws://127.0.0.1:9080".into(),
+            require_auth_token: false,
+            activation_timeout_millis: 60_000,
+            heartbeat_period_millis: 60_000,
+            reconnect_grace_millis: 30_000,
+            termination_grace_millis: 300_000,
         }
     }
 }
 
-struct State {
-    regions: HashMap<String, Region>,
-    timers: BTreeMap<(u64, u64), Timer>,
-    timer_seq: u64,
-    tokens: HashMap<String, AuthToken>,
+pub(crate) struct State {
+    pub(crate) regions: HashMap<String, Region>,
+    pub(crate) timers: BTreeMap<(u64, u64), Timer>,
+    pub(crate) timer_seq: u64,
+    pub(crate) tokens: HashMap<String, AuthToken>,
+    pub(crate) connection_seq: u64,
 }
 
 /// The control plane: every operation, over shared state guarded by one lock, so each request is
 /// applied whole or not at all.
 pub struct Service {
-    config: ServiceConfig,
-    clock: Arc<dyn Clock>,
-    state: Mutex<State>,
+    pub(crate) config: ServiceConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) state: Mutex<State>,
 }
 
-fn fleet_arn(region: &str, fleet_id: &str) -> String {
+pub(crate) fn fleet_arn(region: &str, fleet_id: &str) -> String {
     format!("arn:aws:gamelift:{region}:{ACCOUNT}:fleet/{fleet_id}")
 }
 
 /// The last path segment after `marker` in an ARN, or the input itself.
-fn strip_arn(input: &str, marker: &str) -> String {
+pub(crate) fn strip_arn(input: &str, marker: &str) -> String {
     if input.starts_with("arn:") {
         if let Some(position) = input.rfind(marker) {
             return input[position + marker.len()..].to_string();
@@ -119,7 +136,7 @@ fn strip_arn(input: &str, marker: &str) -> String {
     input.to_string()
 }
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4())
 }
 
@@ -213,6 +230,7 @@ impl Service {
                 timers: BTreeMap::new(),
                 timer_seq: 0,
                 tokens: HashMap::new(),
+                connection_seq: 0,
             }),
         }
     }
@@ -291,6 +309,7 @@ impl Service {
             timers,
             timer_seq,
             tokens,
+            ..
         } = &mut *state;
         if !regions.contains_key(region) {
             regions.insert(region.to_string(), Region::new(region));
@@ -560,6 +579,7 @@ impl Service {
                     }
                 }
             });
+            crate::processes::push_update(region, &arn, "UNKNOWN", None);
             Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
         })
     }
@@ -595,13 +615,36 @@ impl Service {
             } else {
                 "TRIGGERED_ON_PROCESS_TERMINATE"
             };
-            end_session(
-                region,
-                &arn,
-                GameSessionStatus::Terminated,
-                Some(reason),
-                extra.now,
-            );
+            match session.process.clone() {
+                Some(process) if mode != "FORCE_TERMINATE" => {
+                    // The process is told to terminate; the session ends when it calls
+                    // ProcessEnding (or when the termination grace runs out).
+                    region.update_session(&arn, |session| {
+                        session.status = GameSessionStatus::Terminating;
+                        session.status_reason = Some(reason);
+                    });
+                    crate::processes::terminate_process(region, extra, &process, Some(reason));
+                }
+                Some(process) => {
+                    end_session(
+                        region,
+                        &arn,
+                        GameSessionStatus::Terminated,
+                        Some(reason),
+                        extra.now,
+                    );
+                    crate::processes::terminate_process(region, extra, &process, Some(reason));
+                }
+                None => {
+                    end_session(
+                        region,
+                        &arn,
+                        GameSessionStatus::Terminated,
+                        Some(reason),
+                        extra.now,
+                    );
+                }
+            }
             Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
         })
     }
@@ -1547,24 +1590,23 @@ impl Service {
 }
 
 /// Mutable odds and ends operations need besides their Region.
-struct Extra<'a> {
-    now: u64,
-    config: &'a ServiceConfig,
-    timers: &'a mut BTreeMap<(u64, u64), Timer>,
-    timer_seq: &'a mut u64,
-    #[allow(dead_code)]
-    tokens: &'a mut HashMap<String, AuthToken>,
+pub(crate) struct Extra<'a> {
+    pub(crate) now: u64,
+    pub(crate) config: &'a ServiceConfig,
+    pub(crate) timers: &'a mut BTreeMap<(u64, u64), Timer>,
+    pub(crate) timer_seq: &'a mut u64,
+    pub(crate) tokens: &'a mut HashMap<String, AuthToken>,
 }
 
 impl Extra<'_> {
-    fn add_timer(&mut self, at: u64, timer: Timer) {
+    pub(crate) fn add_timer(&mut self, at: u64, timer: Timer) {
         *self.timer_seq += 1;
         self.timers.insert((at, *self.timer_seq), timer);
     }
 }
 
 impl State {
-    fn run_timers(&mut self, now: u64, config: &ServiceConfig) {
+    pub(crate) fn run_timers(&mut self, now: u64, config: &ServiceConfig) {
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -1595,6 +1637,7 @@ impl State {
                         timers,
                         timer_seq,
                         tokens,
+                        ..
                     } = self;
                     if let Some(region) = regions.get_mut(&region) {
                         let mut extra = Extra {
@@ -1612,6 +1655,23 @@ impl State {
                             }
                         }
                     }
+                }
+                other => {
+                    let State {
+                        regions,
+                        timers,
+                        timer_seq,
+                        tokens,
+                        ..
+                    } = self;
+                    let mut extra = Extra {
+                        now,
+                        config,
+                        timers,
+                        timer_seq,
+                        tokens,
+                    };
+                    crate::processes::run_timer(regions, &mut extra, other);
                 }
             }
         }
@@ -1747,15 +1807,26 @@ fn create_session(
             }
         }
     }
-    if !extra.config.auto_activate {
-        return Err(ServiceError::new(
-            "FleetCapacityExceededException",
-            format!(
-                "No available server process in fleet {} at {location}. Connect a game server, or start gamelift-local with --auto-activate.",
-                request.fleet_id
-            ),
-        ));
-    }
+    let process = if extra.config.auto_activate {
+        None
+    } else {
+        let idle = region
+            .processes
+            .values()
+            .find(|p| p.fleet_id == request.fleet_id && p.location == location && p.is_idle());
+        match idle {
+            Some(process) => Some(process.id.clone()),
+            None => {
+                return Err(ServiceError::new(
+                    "FleetCapacityExceededException",
+                    format!(
+                        "No available server process in fleet {} at {location}. Connect a game server, or start gamelift-local with --auto-activate.",
+                        request.fleet_id
+                    ),
+                ));
+            }
+        }
+    };
     let id_string = request
         .custom_id
         .clone()
@@ -1780,19 +1851,35 @@ fn create_session(
         termination_millis: None,
         maximum_players: request.maximum,
         slots_used: 0,
-        status: GameSessionStatus::Active,
+        status: if process.is_some() {
+            GameSessionStatus::Activating
+        } else {
+            GameSessionStatus::Active
+        },
         status_reason: None,
         properties: request.properties,
-        ip_address: "127.0.0.1".into(),
-        dns_name: None,
-        port: extra.config.auto_activate_port,
+        ip_address: process.as_ref().map_or_else(
+            || "127.0.0.1".to_string(),
+            |id| region.processes[id].ip_address.clone(),
+        ),
+        dns_name: process
+            .as_ref()
+            .and_then(|id| region.processes[id].dns_name.clone()),
+        port: process
+            .as_ref()
+            .map_or(extra.config.auto_activate_port, |id| {
+                region.processes[id].port
+            }),
         accept_players: true,
         protection: fleet.protection.clone(),
         creator_id: request.creator,
         game_session_data: request.data,
         matchmaker_data: request.matchmaker_data,
         location,
-        compute_name: None,
+        compute_name: process
+            .as_ref()
+            .map(|id| region.processes[id].compute_name.clone()),
+        process: process.clone(),
         player_sessions: Vec::new(),
         request_fingerprint: fingerprint,
     };
@@ -1802,11 +1889,14 @@ fn create_session(
             .insert((request.fleet_id, custom_id), arn.clone());
     }
     region.insert_session(session);
+    if let Some(process) = process {
+        crate::processes::start_session_on(region, extra, &process, &arn);
+    }
     Ok(arn)
 }
 
 /// Ends a game session and completes its player sessions.
-fn end_session(
+pub(crate) fn end_session(
     region: &mut Region,
     arn: &str,
     status: GameSessionStatus,
@@ -1831,7 +1921,7 @@ fn end_session(
 }
 
 /// Tries to place a pending placement on one of its queue's destinations.
-fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
+pub(crate) fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
     let Some(placement) = region.placements.get(id) else {
         return;
     };

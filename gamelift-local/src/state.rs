@@ -373,6 +373,8 @@ pub struct GameSession {
     pub matchmaker_data: Option<String>,
     pub location: String,
     pub compute_name: Option<String>,
+    /// The server process hosting the session (none with auto-activation).
+    pub process: Option<String>,
     /// Player session ids, in creation order.
     pub player_sessions: Vec<String>,
     /// What the creating request asked for, to check idempotent retries.
@@ -546,6 +548,77 @@ pub enum Timer {
     },
     /// A pending placement times out.
     PlacementDeadline { region: String, placement: String },
+    /// A game session that its process has not activated goes to ERROR.
+    Activation {
+        region: String,
+        game_session: String,
+    },
+    /// Checks that a process has reported healthy recently.
+    Health { region: String, process: String },
+    /// A process whose connections dropped is given up.
+    ReconnectGrace {
+        region: String,
+        process: String,
+        since: u64,
+    },
+    /// A process told to terminate has not called ProcessEnding in time.
+    TerminationDeadline { region: String, process: String },
+}
+
+/// One WebSocket connection of a server process.
+#[derive(Debug)]
+pub struct ProcessConnection {
+    pub id: u64,
+    pub idempotency_token: Option<String>,
+    /// Frames to write to this connection.
+    pub sender: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+/// A game server process connected over the Server SDK 5 WebSocket.
+#[derive(Debug)]
+pub struct Process {
+    pub id: String,
+    pub fleet_id: String,
+    pub compute_name: String,
+    pub location: String,
+    pub ip_address: String,
+    pub dns_name: Option<String>,
+    /// Live connections, newest last; pushes go to the newest.
+    pub connections: Vec<ProcessConnection>,
+    pub activated: bool,
+    pub port: u16,
+    pub log_paths: Vec<String>,
+    pub healthy: bool,
+    pub last_healthy_millis: u64,
+    pub game_session: Option<String>,
+    /// TerminateProcess was sent; the reason the session will end with, if any.
+    pub terminating: Option<Option<&'static str>>,
+    /// ProcessEnding was received.
+    pub ended: bool,
+    pub disconnected_since: Option<u64>,
+    /// Auth token a RefreshConnection handed out, accepted for a second live connection.
+    pub refresh_token: Option<String>,
+    /// Answers to recent requests, by RequestId, so retries are not applied twice.
+    pub answered: std::collections::VecDeque<(String, String)>,
+}
+
+impl Process {
+    /// Sends a push to the newest connection.
+    pub fn push(&self, message: String) {
+        if let Some(connection) = self.connections.last() {
+            let _ = connection.sender.send(message);
+        }
+    }
+
+    /// Whether a new game session may be placed on this process.
+    pub fn is_idle(&self) -> bool {
+        self.activated
+            && self.healthy
+            && self.game_session.is_none()
+            && self.terminating.is_none()
+            && !self.ended
+            && !self.connections.is_empty()
+    }
 }
 
 /// One Region's resources.
@@ -561,6 +634,10 @@ pub struct Region {
     /// Placement ids ever used, which can never be used again.
     pub used_placement_ids: BTreeSet<String>,
     pub sessions: HashMap<String, GameSession>,
+    /// Server processes connected over the Server SDK 5 WebSocket, by process id.
+    pub processes: BTreeMap<String, Process>,
+    /// Match backfill tickets: ticket id -> game session ARN.
+    pub backfill_tickets: HashMap<String, String>,
     /// Game sessions of each fleet, by sequence number (all statuses).
     pub sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,
     pub players: HashMap<String, PlayerSession>,
@@ -827,6 +904,7 @@ mod tests {
                 "custom-a".into()
             },
             compute_name: None,
+            process: None,
             player_sessions: Vec::new(),
             request_fingerprint: String::new(),
         }
