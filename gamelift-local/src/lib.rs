@@ -28,6 +28,7 @@ pub mod search;
 mod server;
 pub mod service;
 mod state;
+mod tls;
 mod validate;
 mod websocket;
 pub mod wire;

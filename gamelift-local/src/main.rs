@@ -38,6 +38,10 @@ struct Args {
     /// Seconds a process whose connection dropped may take to reconnect.
     #[arg(long, default_value_t = 30)]
     reconnect_grace: u64,
+    /// Serve https and wss with a self-signed certificate generated at start (its path is
+    /// printed); the official C++ Server SDK always connects with TLS.
+    #[arg(long)]
+    tls: bool,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     log: String,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
             .activation_timeout(Duration::from_secs(args.activation_timeout))
             .heartbeat_period(Duration::from_secs(args.heartbeat_period))
             .reconnect_grace(Duration::from_secs(args.reconnect_grace))
+            .tls(args.tls)
             .start()
             .await;
         let server = match server {
@@ -91,6 +96,9 @@ fn main() -> ExitCode {
         };
         println!("gamelift-local listening on {}", server.endpoint());
         println!("game servers (Server SDK 5): {}", server.sdk_endpoint());
+        if let Some(path) = server.certificate_path() {
+            println!("self-signed certificate: {}", path.display());
+        }
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         ExitCode::SUCCESS

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
 use crate::service::{Service, ServiceConfig};
-use crate::{http, websocket};
+use crate::{http, tls, websocket};
 
 /// Any other path: GET is a Server SDK connection, everything else the control plane (which
 /// answers unknown paths with a clear error).
@@ -27,6 +27,13 @@ async fn dispatch(State(service): State<Arc<Service>>, request: Request) -> Resp
         return websocket::upgrade(State(service), query, upgrade).await;
     }
     http::handle(State(service), request).await
+}
+
+fn finish(ticker: JoinHandle<()>, result: std::io::Result<()>) {
+    ticker.abort();
+    if let Err(error) = result {
+        tracing::error!(target: "gamelift_local", %error, "server stopped with an error");
+    }
 }
 
 /// Why the server did not start.
@@ -57,6 +64,8 @@ impl Server {
             bind: SocketAddr::from(([127, 0, 0, 1], 9080)),
             config: ServiceConfig::default(),
             clock: Arc::new(SystemClock),
+            tls: false,
+            certificate_directory: None,
         }
     }
 }
@@ -66,6 +75,8 @@ pub struct ServerBuilder {
     bind: SocketAddr,
     config: ServiceConfig,
     clock: Arc<dyn Clock>,
+    tls: bool,
+    certificate_directory: Option<std::path::PathBuf>,
 }
 
 impl ServerBuilder {
@@ -143,6 +154,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves https and wss with a self-signed certificate for `localhost` and `127.0.0.1`,
+    /// generated at start and written as PEM to the temporary directory (see
+    /// [`RunningServer::certificate_path`]).
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// Where to write the generated certificate (default: the temporary directory).
+    pub fn certificate_directory(mut self, directory: impl Into<std::path::PathBuf>) -> Self {
+        self.certificate_directory = Some(directory.into());
+        self
+    }
+
     /// The clock (a [`ManualClock`](crate::ManualClock) in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -166,7 +191,17 @@ impl ServerBuilder {
             address: self.bind,
             source,
         })?;
-        self.config.sdk_endpoint = format!("ws://{address}");
+        let certificate = if self.tls {
+            let directory = self
+                .certificate_directory
+                .clone()
+                .unwrap_or_else(std::env::temp_dir);
+            Some(tls::self_signed(&directory, address.port()).map_err(StartError::Config)?)
+        } else {
+            None
+        };
+        let scheme = if certificate.is_some() { "wss" } else { "ws" };
+        self.config.sdk_endpoint = format!("{scheme}://{address}");
         let service = Arc::new(Service::new(self.config, self.clock));
         let app = Router::new()
             .route("/", get(websocket::upgrade).post(http::handle))
@@ -181,21 +216,35 @@ impl ServerBuilder {
                 ticker_service.tick();
             }
         });
-        let task = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let certificate_path = certificate.as_ref().map(|c| c.path.clone());
+        let task = match certificate {
+            Some(certificate) => {
+                let listener = tls::TlsListener {
+                    tcp: listener,
+                    acceptor: certificate.acceptor,
+                };
+                tokio::spawn(async move {
+                    let result = axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await;
+                    finish(ticker, result);
                 })
-                .await;
-            ticker.abort();
-            if let Err(error) = result {
-                tracing::error!(target: "gamelift_local", %error, "server stopped with an error");
             }
-        });
+            None => tokio::spawn(async move {
+                let result = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
+                finish(ticker, result);
+            }),
+        };
         tracing::info!(target: "gamelift_local", %address, "listening");
         Ok(RunningServer {
             address,
             service,
+            certificate_path,
             stop: Some(stop),
             task: Some(task),
         })
@@ -206,6 +255,7 @@ impl ServerBuilder {
 pub struct RunningServer {
     address: SocketAddr,
     service: Arc<Service>,
+    certificate_path: Option<std::path::PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -216,9 +266,19 @@ impl RunningServer {
         self.address
     }
 
-    /// The endpoint URL to give an AWS SDK (`http://127.0.0.1:PORT`).
+    /// The endpoint URL to give an AWS SDK (`http://127.0.0.1:PORT`, or `https://` with TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.certificate_path.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.address)
+    }
+
+    /// With TLS, the PEM file of the self-signed certificate clients should trust.
+    pub fn certificate_path(&self) -> Option<&std::path::Path> {
+        self.certificate_path.as_deref()
     }
 
     /// The Server SDK 5 WebSocket URL (`ws://127.0.0.1:PORT`), also returned by RegisterCompute.

@@ -775,3 +775,58 @@ async fn register_compute_points_servers_at_this_endpoint() {
         .await
         .expect("accepted, unencoded");
 }
+
+#[tokio::test]
+async fn wss_and_https_with_the_generated_self_signed_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let directory = std::env::temp_dir().join(format!("gamelift-local-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let server = Server::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .tls(true)
+        .certificate_directory(&directory)
+        .start()
+        .await
+        .unwrap();
+    assert!(server.sdk_endpoint().starts_with("wss://"));
+    assert!(server.endpoint().starts_with("https://"));
+    let certificate = server.certificate_path().unwrap().to_path_buf();
+    assert!(
+        std::fs::read_to_string(&certificate)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+
+    let url = url(&server.sdk_endpoint(), "tls-1", FLEET, "host-1", None, "i");
+    let mut peer = Peer::connect_url_tls(&url, "tls-1", &certificate)
+        .await
+        .expect("wss with the generated certificate");
+    peer.ready(7010).await;
+
+    // The control plane over https on the same port.
+    let connector = tokio_rustls::TlsConnector::from(common::peer::client_config(&certificate));
+    let tcp = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("an https handshake");
+    tls.write_all(
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: GameLift.ListFleets\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    )
+    .await
+    .unwrap();
+    let mut response = Vec::new();
+    tls.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("fleet-local"));
+
+    // A plain-text client gets nowhere on a TLS port.
+    let plain = Peer::connect_url(&url.replace("wss://", "ws://"), "tls-2").await;
+    assert!(plain.is_err());
+    let _ = std::fs::remove_dir_all(&directory);
+}

@@ -71,6 +71,32 @@ impl Peer {
         }
     }
 
+    /// Connects over wss, trusting only the PEM certificate at `certificate`.
+    pub async fn connect_url_tls(
+        url: &str,
+        process: &str,
+        certificate: &std::path::Path,
+    ) -> Result<Peer, Refused> {
+        let config = client_config(certificate);
+        let connector = tokio_tungstenite::Connector::Rustls(config);
+        let attempt =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Err(_) => Err(Refused::Other("connect timed out".into())),
+            Ok(Ok((socket, _))) => Ok(Peer {
+                socket,
+                pushes: VecDeque::new(),
+                next_request: 0,
+                unique: 1,
+                process_id: process.to_string(),
+            }),
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+                Err(Refused::Status(response.status().as_u16()))
+            }
+            Ok(Err(other)) => Err(Refused::Other(other.to_string())),
+        }
+    }
+
     /// Connects with `--auth none` conventions (compute `host-1`, no token).
     pub async fn connect(sdk_endpoint: &str, process: &str, fleet: &str) -> Peer {
         Self::connect_url(
@@ -187,4 +213,23 @@ impl Peer {
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
+}
+
+/// A TLS client configuration that trusts only the PEM certificate at `certificate`.
+pub fn client_config(certificate: &std::path::Path) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(certificate).expect("the certificate file") {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a valid certificate");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
 }

@@ -1,0 +1,82 @@
+//! `--tls`: https and wss on the same port, with a self-signed certificate made at start (the
+//! official C++ Server SDK always connects with TLS).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+/// A certificate for `localhost` and `127.0.0.1`, written to `path` as PEM for clients to trust.
+pub struct SelfSigned {
+    pub acceptor: TlsAcceptor,
+    pub path: PathBuf,
+}
+
+/// Makes a certificate and the acceptor that serves it; writes the certificate to `directory`.
+pub fn self_signed(directory: &Path, port: u16) -> Result<SelfSigned, String> {
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let certified = rcgen::generate_simple_self_signed(names)
+        .map_err(|error| format!("cannot generate a certificate: {error}"))?;
+    let path = directory.join(format!("gamelift-local-{port}.pem"));
+    std::fs::write(&path, certified.cert.pem()).map_err(|error| {
+        format!(
+            "cannot write the certificate to {}: {error}",
+            path.display()
+        )
+    })?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("TLS set-up failed: {error}"))?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .map_err(|error| format!("TLS set-up failed: {error}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(SelfSigned {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        path,
+    })
+}
+
+/// A listener that completes the TLS handshake before handing connections to the server.
+pub struct TlsListener {
+    pub tcp: TcpListener,
+    pub acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (tcp, address) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(target: "gamelift_local", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(10), self.acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => return (stream, address),
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "gamelift_local", %address, %error, "TLS handshake failed")
+                }
+                Err(_) => {
+                    tracing::debug!(target: "gamelift_local", %address, "TLS handshake timed out")
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
