@@ -208,6 +208,78 @@ fn create_session(service: &gamelift_local::Service, maximum: i64, mode: &str) -
 
 const SEARCH: &str = "gameSessionProperties.mode = 'ctf' AND hasAvailablePlayerSessions = true";
 
+/// Resident memory of a process, from /proc (Linux).
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Starts the `gamelift-local` binary on a free port; returns it and its SDK endpoint.
+async fn spawn_binary() -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gamelift-local"))
+        .args(["--bind", "127.0.0.1:0", "--log", "warn"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the gamelift-local binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(endpoint) = line.strip_prefix("game servers (Server SDK 5): ") {
+            return (child, endpoint.to_string());
+        }
+    }
+    panic!("gamelift-local did not print its endpoints");
+}
+
+/// Connects `count` processes to the binary, each ready and heartbeating; returns the service's
+/// resident memory growth per process and how long connecting took.
+async fn processes_memory(count: usize) -> (f64, Duration) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (child, endpoint) = spawn_binary().await;
+    let pid = child.id().expect("a pid");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = resident_bytes(pid).unwrap_or(0);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for index in 0..count {
+        let endpoint = endpoint.clone();
+        tasks.push(tokio::spawn(async move {
+            let url = format!(
+                "{endpoint}/?pID=load-{index}&FleetId=fleet-local&ComputeId=host-1&sdkVersion=5.4.0&sdkLanguage=Rust&IdempotencyToken=t{index}"
+            );
+            let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connected");
+            let port = 10_000 + (index % 50_000);
+            for (id, message) in [
+                format!(r#"{{"Action":"ActivateServerProcess","RequestId":"a{index}","SdkVersion":"5.4.0","SdkLanguage":"Rust","Port":{port}}}"#),
+                format!(r#"{{"Action":"HeartbeatServerProcess","RequestId":"h{index}","HealthStatus":true}}"#),
+                format!(r#"{{"Action":"HeartbeatServerProcess","RequestId":"g{index}","HealthStatus":true}}"#),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                socket.send(Message::Text(message.into())).await.expect("sent");
+                let reply = socket.next().await.expect("a reply").expect("a frame");
+                assert!(reply.to_text().unwrap_or_default().contains(r#""StatusCode":200"#), "request {id} failed");
+            }
+            socket
+        }));
+    }
+    let mut sockets = Vec::with_capacity(count);
+    for task in tasks {
+        sockets.push(task.await.expect("a process connected"));
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = resident_bytes(pid).unwrap_or(0);
+    drop(sockets);
+    drop(child);
+    (after.saturating_sub(before) as f64 / count as f64, elapsed)
+}
+
 fn main() {
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -306,6 +378,8 @@ fn main() {
             server.shutdown().await;
         }
 
+        let (per_process, connect_time) = processes_memory(1000).await;
+
         println!();
         println!("| measure | gamelift-local | baseline | ratio | target |");
         println!("|---|---|---|---|---|");
@@ -327,6 +401,14 @@ fn main() {
             latency[1].as_secs_f64() * 1e6,
             latency[0].as_secs_f64() * 1e6,
             latency[1].as_secs_f64() / latency[0].as_secs_f64()
+        );
+        println!(
+            "| 1 000 server processes connected at once, each ready and heartbeating | {:.1} KiB resident per process (service side) | | | |",
+            per_process / 1024.0
+        );
+        println!(
+            "| time to connect, activate and heartbeat 1 000 processes | {:.0} ms | | | |",
+            connect_time.as_secs_f64() * 1000.0
         );
         let errors = bare_errors + describe_errors + join_errors + search_errors;
         println!();

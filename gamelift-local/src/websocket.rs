@@ -11,6 +11,9 @@ use futures_util::{SinkExt, StreamExt};
 use crate::processes::{Admitted, parse_query};
 use crate::service::Service;
 
+/// The largest message a process may send.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
 /// Upgrades a game server's connection, or refuses it with 403 before the upgrade.
 pub async fn upgrade(
     State(service): State<Arc<Service>>,
@@ -38,7 +41,12 @@ pub async fn upgrade(
         admitted.process.clone(),
         admitted.connection,
     );
+    // Server SDK frames are small: keep per-connection buffers small, and bound messages.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .on_failed_upgrade(move |_| failed_service.connection_closed(&region, &process, connection))
         .on_upgrade(move |socket| serve(service, admitted, socket))
 }

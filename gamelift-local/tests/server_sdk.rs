@@ -830,3 +830,34 @@ async fn wss_and_https_with_the_generated_self_signed_certificate() {
     assert!(plain.is_err());
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_processes_connect_and_heartbeat_at_once() {
+    let lab = lab(false).await;
+    let endpoint = lab.server.sdk_endpoint();
+    let mut tasks = Vec::new();
+    for index in 0..1000 {
+        let endpoint = endpoint.clone();
+        tasks.push(tokio::spawn(async move {
+            let process = format!("many-{index}");
+            let mut peer = Peer::connect(&endpoint, &process, FLEET).await;
+            peer.ready(10_000 + (index % 50_000) as u16).await;
+            for _ in 0..2 {
+                let beat = peer
+                    .request("HeartbeatServerProcess", json!({"HealthStatus": true}))
+                    .await;
+                assert_eq!(beat["StatusCode"], 200);
+            }
+            peer
+        }));
+    }
+    let mut peers = Vec::new();
+    for task in tasks {
+        peers.push(task.await.unwrap());
+    }
+    assert_eq!(lab.server.service().process_ids(FLEET).len(), 1000);
+    // Every one of them can host a session.
+    let session = lab.create(2).await;
+    assert_eq!(session.status(), Some(&GameSessionStatus::Activating));
+    drop(peers);
+}
