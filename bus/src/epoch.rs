@@ -54,10 +54,16 @@ mod barrier {
         }
     }
 
-    /// The read side: orders the slot store before the snapshot load.
+    /// Whether writers issue `membarrier` (decided once, by `init`).
+    pub(super) fn is_membarrier() -> bool {
+        MODE.load(Ordering::Acquire) == MEMBARRIER
+    }
+
+    /// The read side: orders the slot store before the snapshot load. `membarrier` is what
+    /// `is_membarrier` said when the thread's slot was set up.
     #[inline(always)]
-    pub(super) fn light() {
-        if MODE.load(Ordering::Relaxed) == MEMBARRIER {
+    pub(super) fn light(membarrier: bool) {
+        if membarrier {
             compiler_fence(Ordering::SeqCst);
         } else {
             fence(Ordering::SeqCst);
@@ -148,6 +154,12 @@ struct ThreadSlot {
     top: AtomicPtr<Frame>,
     /// Whether a live thread owns this slot.
     in_use: AtomicBool,
+    /// Whether writers use `membarrier`, so this thread's reads need only a compiler fence.
+    /// Set when the slot is handed to a thread, read only by it.
+    light_fence: AtomicBool,
+    /// Set by a writer that left a retired snapshot waiting for this thread: the thread frees
+    /// what it can when it leaves its outermost dispatch.
+    reclaim: AtomicBool,
 }
 
 /// Every slot ever handed out. Slots are reused after their thread exits, so this is bounded by
@@ -160,17 +172,21 @@ static FALLBACK_READERS: AtomicUsize = AtomicUsize::new(0);
 
 fn acquire_slot() -> &'static ThreadSlot {
     barrier::init();
+    let light = barrier::is_membarrier();
     let mut slots = lock(&SLOTS);
     if let Some(slot) = slots
         .iter()
         .find(|slot| !slot.in_use.load(Ordering::Relaxed))
     {
         slot.in_use.store(true, Ordering::Relaxed);
+        slot.light_fence.store(light, Ordering::Relaxed);
         return slot;
     }
     let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot {
         top: AtomicPtr::new(ptr::null_mut()),
         in_use: AtomicBool::new(true),
+        light_fence: AtomicBool::new(light),
+        reclaim: AtomicBool::new(false),
     }));
     slots.push(slot);
     slot
@@ -293,7 +309,7 @@ impl<'f> Scope<'f> {
                 slot.top
                     .store(frame as *const Frame as *mut Frame, Ordering::Relaxed);
                 if prev.is_null() {
-                    barrier::light();
+                    barrier::light(slot.light_fence.load(Ordering::Relaxed));
                 }
             }
             None => {
@@ -309,11 +325,15 @@ impl Drop for Scope<'_> {
     fn drop(&mut self) {
         let Some(slot) = self.slot else {
             FALLBACK_READERS.fetch_sub(1, Ordering::SeqCst);
+            if PENDING.load(Ordering::SeqCst) {
+                try_reclaim();
+            }
             return;
         };
         let prev = self.frame.prev.get();
         slot.top.store(prev as *mut Frame, Ordering::Release);
-        if prev.is_null() && PENDING.load(Ordering::Relaxed) {
+        if prev.is_null() && slot.reclaim.load(Ordering::Relaxed) {
+            slot.reclaim.store(false, Ordering::Relaxed);
             try_reclaim();
         }
     }
@@ -423,6 +443,9 @@ pub(crate) fn retire(garbage: Box<dyn Send>) {
     if retired.is_safe() {
         drop(retired);
         return;
+    }
+    for slot in &retired.waits {
+        slot.reclaim.store(true, Ordering::SeqCst);
     }
     lock(&RETIRED).push(retired);
     PENDING.store(true, Ordering::SeqCst);
