@@ -256,13 +256,7 @@ impl Service {
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
         state.run_timers(now, &self.config);
-        let crate::service::State {
-            regions,
-            timers,
-            timer_seq,
-            tokens,
-            ..
-        } = &mut *state;
+        let (regions, mut extra) = state.split(now, &self.config);
         let region_state = regions.get_mut(region)?;
         let retry_key = request_id.as_ref().map(|id| format!("{action}\u{0}{id}"));
         if let Some(key) = &retry_key {
@@ -271,13 +265,6 @@ impl Service {
                 return Some(answer.clone());
             }
         }
-        let mut extra = Extra {
-            now,
-            config: &self.config,
-            timers,
-            timer_seq,
-            tokens,
-        };
         let result = if action.is_empty() {
             Err((400, "the message has no Action".to_string()))
         } else {
@@ -610,20 +597,7 @@ fn handle_action(
             process.ended = true;
             process.activated = false;
             let reason = process.terminating.flatten();
-            let session = process.game_session.take();
-            if let Some(arn) = session {
-                let live = region.sessions.get(&arn).is_some_and(|s| {
-                    matches!(
-                        s.status,
-                        GameSessionStatus::Active
-                            | GameSessionStatus::Activating
-                            | GameSessionStatus::Terminating
-                    )
-                });
-                if live {
-                    end_session(region, &arn, GameSessionStatus::Terminated, reason, now);
-                }
-            }
+            end_hosted_session(region, process_id, reason, now);
             Ok(Map::new())
         }
         other => Err((400, format!("unknown action {other}"))),
@@ -840,18 +814,33 @@ fn give_up_process(region: &mut Region, process_id: &str, now: u64, reason: Opti
         return;
     };
     process.ended = true;
-    if let Some(arn) = process.game_session.take() {
-        let live = region.sessions.get(&arn).is_some_and(|s| {
-            matches!(
-                s.status,
-                GameSessionStatus::Active
-                    | GameSessionStatus::Activating
-                    | GameSessionStatus::Terminating
-            )
-        });
-        if live {
-            end_session(region, &arn, GameSessionStatus::Terminated, reason, now);
-        }
+    end_hosted_session(region, process_id, reason, now);
+}
+
+/// Ends the game session a process hosts (if it is still live) and frees the process.
+fn end_hosted_session(
+    region: &mut Region,
+    process_id: &str,
+    reason: Option<&'static str>,
+    now: u64,
+) {
+    let Some(arn) = region
+        .processes
+        .get_mut(process_id)
+        .and_then(|process| process.game_session.take())
+    else {
+        return;
+    };
+    let live = region.sessions.get(&arn).is_some_and(|s| {
+        matches!(
+            s.status,
+            GameSessionStatus::Active
+                | GameSessionStatus::Activating
+                | GameSessionStatus::Terminating
+        )
+    });
+    if live {
+        end_session(region, &arn, GameSessionStatus::Terminated, reason, now);
     }
 }
 

@@ -304,13 +304,7 @@ impl Service {
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
         state.run_timers(now, &self.config);
-        let State {
-            regions,
-            timers,
-            timer_seq,
-            tokens,
-            ..
-        } = &mut *state;
+        let (regions, mut extra) = state.split(now, &self.config);
         if !regions.contains_key(region) {
             regions.insert(region.to_string(), Region::new(region));
         }
@@ -319,13 +313,6 @@ impl Service {
                 "InternalServiceException",
                 "region state missing",
             ));
-        };
-        let mut extra = Extra {
-            now,
-            config: &self.config,
-            timers,
-            timer_seq,
-            tokens,
         };
         work(region_state, &mut extra)
     }
@@ -714,43 +701,10 @@ impl Service {
                     ),
                 ));
             }
-            let (ip, dns, port) = (session.ip_address.clone(), session.dns_name.clone(), session.port);
-            let (fleet_id, fleet_arn) = (session.fleet_id.clone(), session.fleet_arn.clone());
             let mut created = Vec::with_capacity(players.len());
             for (player_id, player_data) in players {
-                let id = new_id("psess-");
-                let player = PlayerSession {
-                    id: id.clone(),
-                    player_id: player_id.clone(),
-                    game_session_arn: arn.clone(),
-                    fleet_id: fleet_id.clone(),
-                    fleet_arn: fleet_arn.clone(),
-                    creation_millis: extra.now,
-                    termination_millis: None,
-                    status: PlayerSessionStatus::Reserved,
-                    ip_address: ip.clone(),
-                    dns_name: dns.clone(),
-                    port,
-                    player_data,
-                };
+                let player = reserve_player(region, extra, &arn, player_id, player_data);
                 created.push(player.to_value());
-                region.players.insert(id.clone(), player);
-                region
-                    .players_by_player_id
-                    .entry(player_id)
-                    .or_default()
-                    .push(id.clone());
-                extra.add_timer(
-                    extra.now + extra.config.reservation_timeout_millis,
-                    Timer::PlayerReservation {
-                        region: region.name.clone(),
-                        player_session: id.clone(),
-                    },
-                );
-                region.update_session(&arn, |session| {
-                    session.slots_used += 1;
-                    session.player_sessions.push(id);
-                });
             }
             Ok(if batch {
                 Value::map().with("PlayerSessions", created)
@@ -1606,6 +1560,31 @@ impl Extra<'_> {
 }
 
 impl State {
+    /// The Regions, and everything else an operation may change, borrowed apart.
+    pub(crate) fn split<'a>(
+        &'a mut self,
+        now: u64,
+        config: &'a ServiceConfig,
+    ) -> (&'a mut HashMap<String, Region>, Extra<'a>) {
+        let State {
+            regions,
+            timers,
+            timer_seq,
+            tokens,
+            ..
+        } = self;
+        (
+            regions,
+            Extra {
+                now,
+                config,
+                timers,
+                timer_seq,
+                tokens,
+            },
+        )
+    }
+
     pub(crate) fn run_timers(&mut self, now: u64, config: &ServiceConfig) {
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
@@ -1632,21 +1611,8 @@ impl State {
                     }
                 }
                 Timer::PlacementDeadline { region, placement } => {
-                    let State {
-                        regions,
-                        timers,
-                        timer_seq,
-                        tokens,
-                        ..
-                    } = self;
+                    let (regions, mut extra) = self.split(now, config);
                     if let Some(region) = regions.get_mut(&region) {
-                        let mut extra = Extra {
-                            now,
-                            config,
-                            timers,
-                            timer_seq,
-                            tokens,
-                        };
                         try_place(region, &mut extra, &placement);
                         if let Some(placement) = region.placements.get_mut(&placement) {
                             if placement.status == PlacementStatus::Pending {
@@ -1657,20 +1623,7 @@ impl State {
                     }
                 }
                 other => {
-                    let State {
-                        regions,
-                        timers,
-                        timer_seq,
-                        tokens,
-                        ..
-                    } = self;
-                    let mut extra = Extra {
-                        now,
-                        config,
-                        timers,
-                        timer_seq,
-                        tokens,
-                    };
+                    let (regions, mut extra) = self.split(now, config);
                     crate::processes::run_timer(regions, &mut extra, other);
                 }
             }
@@ -1920,6 +1873,52 @@ pub(crate) fn end_session(
     }
 }
 
+/// Creates a RESERVED player session in an ACTIVE game session (capacity already checked) and
+/// starts its reservation timeout.
+fn reserve_player<'r>(
+    region: &'r mut Region,
+    extra: &mut Extra<'_>,
+    arn: &str,
+    player_id: String,
+    player_data: Option<String>,
+) -> &'r PlayerSession {
+    let session = &region.sessions[arn];
+    let id = new_id("psess-");
+    let player = PlayerSession {
+        id: id.clone(),
+        player_id: player_id.clone(),
+        game_session_arn: arn.to_string(),
+        fleet_id: session.fleet_id.clone(),
+        fleet_arn: session.fleet_arn.clone(),
+        creation_millis: extra.now,
+        termination_millis: None,
+        status: PlayerSessionStatus::Reserved,
+        ip_address: session.ip_address.clone(),
+        dns_name: session.dns_name.clone(),
+        port: session.port,
+        player_data,
+    };
+    region.players.insert(id.clone(), player);
+    region
+        .players_by_player_id
+        .entry(player_id)
+        .or_default()
+        .push(id.clone());
+    extra.add_timer(
+        extra.now + extra.config.reservation_timeout_millis,
+        Timer::PlayerReservation {
+            region: region.name.clone(),
+            player_session: id.clone(),
+        },
+    );
+    let session_player = id.clone();
+    region.update_session(arn, |session| {
+        session.slots_used += 1;
+        session.player_sessions.push(session_player);
+    });
+    &region.players[&id]
+}
+
 /// Tries to place a pending placement on one of its queue's destinations.
 pub(crate) fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
     let Some(placement) = region.placements.get(id) else {
@@ -1983,51 +1982,11 @@ pub(crate) fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
         let Ok(arn) = create_session(region, extra, request) else {
             continue;
         };
-        let session = &region.sessions[&arn];
-        let (ip, dns, port) = (
-            session.ip_address.clone(),
-            session.dns_name.clone(),
-            session.port,
-        );
-        let (fleet_id, fleet_arn) = (session.fleet_id.clone(), session.fleet_arn.clone());
         let mut placed = Vec::new();
         for (player_id, player_data) in &placement.desired_players {
-            let player_session_id = new_id("psess-");
-            region.players.insert(
-                player_session_id.clone(),
-                PlayerSession {
-                    id: player_session_id.clone(),
-                    player_id: player_id.clone(),
-                    game_session_arn: arn.clone(),
-                    fleet_id: fleet_id.clone(),
-                    fleet_arn: fleet_arn.clone(),
-                    creation_millis: extra.now,
-                    termination_millis: None,
-                    status: PlayerSessionStatus::Reserved,
-                    ip_address: ip.clone(),
-                    dns_name: dns.clone(),
-                    port,
-                    player_data: player_data.clone(),
-                },
-            );
-            region
-                .players_by_player_id
-                .entry(player_id.clone())
-                .or_default()
-                .push(player_session_id.clone());
-            extra.add_timer(
-                extra.now + extra.config.reservation_timeout_millis,
-                Timer::PlayerReservation {
-                    region: region.name.clone(),
-                    player_session: player_session_id.clone(),
-                },
-            );
-            let id_for_session = player_session_id.clone();
-            region.update_session(&arn, |session| {
-                session.slots_used += 1;
-                session.player_sessions.push(id_for_session);
-            });
-            placed.push((player_id.clone(), player_session_id));
+            let player =
+                reserve_player(region, extra, &arn, player_id.clone(), player_data.clone());
+            placed.push((player_id.clone(), player.id.clone()));
         }
         if let Some(stored) = region.placements.get_mut(id) {
             stored.status = PlacementStatus::Fulfilled;
