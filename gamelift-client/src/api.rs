@@ -1,0 +1,425 @@
+//! The GameLift calls the manager makes, behind a trait: the real implementation uses
+//! `aws-sdk-gamelift`; unit tests substitute their own.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_gamelift::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_gamelift::types::{GameProperty, GameSession, GameSessionStatus};
+use game_session::{SearchSessionsResponse, SessionConfig, SessionError, SessionStatus};
+
+use crate::config::{CredentialsSource, GameLiftClientConfig};
+
+/// Input of CreateGameSession.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateGameSessionInput {
+    /// The fleet (exactly one of fleet and alias).
+    pub fleet_id: Option<String>,
+    /// The alias.
+    pub alias_id: Option<String>,
+    /// The location.
+    pub location: Option<String>,
+    /// Capacity.
+    pub max_players: u32,
+    /// Display name.
+    pub name: Option<String>,
+    /// Creator.
+    pub creator_id: Option<String>,
+    /// Game properties.
+    pub properties: BTreeMap<String, String>,
+    /// Idempotency token.
+    pub idempotency_token: Option<String>,
+}
+
+/// Input of SearchGameSessions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchInput {
+    /// The fleet.
+    pub fleet_id: Option<String>,
+    /// The alias.
+    pub alias_id: Option<String>,
+    /// The location.
+    pub location: Option<String>,
+    /// Filter expression.
+    pub filter: Option<String>,
+    /// Sort expression.
+    pub sort: Option<String>,
+    /// Results per page.
+    pub limit: Option<i32>,
+    /// The page.
+    pub next_token: Option<String>,
+}
+
+/// A player session, as far as joining needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlayerSessionInfo {
+    /// Its id (the ticket).
+    pub player_session_id: String,
+    /// The game session.
+    pub game_session_id: String,
+    /// The player.
+    pub player_id: String,
+    /// `RESERVED`, `ACTIVE`, `COMPLETED` or `TIMEDOUT`.
+    pub status: String,
+    /// The server's IP address.
+    pub ip_address: String,
+    /// The server's DNS name (TLS fleets), or empty.
+    pub dns_name: String,
+    /// The server's port.
+    pub port: u16,
+}
+
+impl PlayerSessionInfo {
+    /// Whether the session still holds the player's slot.
+    pub fn is_live(&self) -> bool {
+        self.status == "RESERVED" || self.status == "ACTIVE"
+    }
+}
+
+/// Input of StartGameSessionPlacement.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlacementInput {
+    /// The placement id.
+    pub placement_id: String,
+    /// The queue.
+    pub queue_name: String,
+    /// Capacity.
+    pub max_players: u32,
+    /// Display name.
+    pub name: Option<String>,
+    /// Game properties.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Where a placement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlacementStatus {
+    /// Still looking for capacity.
+    #[default]
+    Pending,
+    /// Placed.
+    Fulfilled,
+    /// Stopped.
+    Cancelled,
+    /// Not placed within the queue's timeout.
+    TimedOut,
+    /// Failed.
+    Failed,
+}
+
+/// A placement's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlacementInfo {
+    /// Status.
+    pub status: PlacementStatus,
+    /// The game session, once placed.
+    pub game_session_id: Option<String>,
+}
+
+/// The GameLift operations the client manager uses.
+#[async_trait]
+pub trait GameLiftApi: Send + Sync {
+    /// CreateGameSession.
+    async fn create_game_session(
+        &self,
+        input: &CreateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError>;
+    /// SearchGameSessions.
+    async fn search_game_sessions(
+        &self,
+        input: &SearchInput,
+    ) -> Result<SearchSessionsResponse, SessionError>;
+    /// The live (RESERVED or ACTIVE) player session `player_id` holds in `game_session_id`.
+    async fn find_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+    ) -> Result<Option<PlayerSessionInfo>, SessionError>;
+    /// CreatePlayerSession.
+    async fn create_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+        player_data: Option<&str>,
+    ) -> Result<PlayerSessionInfo, SessionError>;
+    /// StartGameSessionPlacement.
+    async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError>;
+    /// DescribeGameSessionPlacement.
+    async fn describe_placement(&self, placement_id: &str) -> Result<PlacementInfo, SessionError>;
+}
+
+/// Turns an SDK failure into a typed error that keeps the AWS error code and message.
+pub fn service_error<E, R>(error: SdkError<E, R>) -> SessionError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::ServiceError(context) => {
+            let inner = context.err();
+            SessionError::Service {
+                code: inner.code().unwrap_or("Unknown").to_string(),
+                message: inner.message().unwrap_or_default().to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => SessionError::Timeout("the GameLift call timed out".into()),
+        _ => SessionError::Transport(
+            aws_sdk_gamelift::error::DisplayErrorContext(&error).to_string(),
+        ),
+    }
+}
+
+/// Maps a GameLift game session to the backend-agnostic description.
+pub fn session_config(session: &GameSession) -> SessionConfig {
+    let millis = |time: Option<&aws_sdk_gamelift::primitives::DateTime>| {
+        time.and_then(|t| t.to_millis().ok())
+            .map_or(0, |ms| ms.max(0) as u64)
+    };
+    SessionConfig {
+        creation_time: millis(session.creation_time()),
+        termination_time: millis(session.termination_time()),
+        creator_id: session.creator_id().unwrap_or_default().to_string(),
+        session_properties: session
+            .game_properties()
+            .iter()
+            .filter_map(|p| Some((p.key()?.to_string(), p.value()?.to_string())))
+            .collect(),
+        matchmaking_data: session.matchmaker_data().unwrap_or_default().to_string(),
+        session_id: session.game_session_id().unwrap_or_default().to_string(),
+        session_name: session.name().unwrap_or_default().to_string(),
+        dns_name: session.dns_name().unwrap_or_default().to_string(),
+        ip_address: session.ip_address().unwrap_or_default().to_string(),
+        port: session
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0),
+        max_players: session
+            .maximum_player_session_count()
+            .map_or(0, |n| n.max(0) as u32),
+        current_players: session
+            .current_player_session_count()
+            .map_or(0, |n| n.max(0) as u32),
+        status: match session.status() {
+            Some(GameSessionStatus::Activating) => SessionStatus::Activating,
+            Some(GameSessionStatus::Active) => SessionStatus::Active,
+            Some(GameSessionStatus::Terminating) => SessionStatus::Terminating,
+            Some(GameSessionStatus::Terminated) => SessionStatus::Terminated,
+            Some(GameSessionStatus::Error) => SessionStatus::Error,
+            _ => SessionStatus::Unknown,
+        },
+        status_reason: session
+            .status_reason()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn properties(map: &BTreeMap<String, String>) -> Vec<GameProperty> {
+    map.iter()
+        .map(|(key, value)| GameProperty::builder().key(key).value(value).build())
+        .collect()
+}
+
+fn player_info(session: &aws_sdk_gamelift::types::PlayerSession) -> PlayerSessionInfo {
+    PlayerSessionInfo {
+        player_session_id: session.player_session_id().unwrap_or_default().to_string(),
+        game_session_id: session.game_session_id().unwrap_or_default().to_string(),
+        player_id: session.player_id().unwrap_or_default().to_string(),
+        status: session
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        ip_address: session.ip_address().unwrap_or_default().to_string(),
+        dns_name: session.dns_name().unwrap_or_default().to_string(),
+        port: session
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0),
+    }
+}
+
+fn placement_info(
+    placement: Option<&aws_sdk_gamelift::types::GameSessionPlacement>,
+) -> PlacementInfo {
+    use aws_sdk_gamelift::types::GameSessionPlacementState as State;
+    let Some(placement) = placement else {
+        return PlacementInfo::default();
+    };
+    PlacementInfo {
+        status: match placement.status() {
+            Some(State::Fulfilled) => PlacementStatus::Fulfilled,
+            Some(State::Cancelled) => PlacementStatus::Cancelled,
+            Some(State::TimedOut) => PlacementStatus::TimedOut,
+            Some(State::Failed) => PlacementStatus::Failed,
+            _ => PlacementStatus::Pending,
+        },
+        game_session_id: placement
+            .game_session_arn()
+            .or(placement.game_session_id())
+            .map(str::to_string),
+    }
+}
+
+/// [`GameLiftApi`] over the official `aws-sdk-gamelift` client.
+#[derive(Debug, Clone)]
+pub struct SdkApi {
+    client: aws_sdk_gamelift::Client,
+}
+
+impl SdkApi {
+    /// Wraps an existing client.
+    pub fn from_client(client: aws_sdk_gamelift::Client) -> Self {
+        SdkApi { client }
+    }
+
+    /// Builds a client from the configuration (region, endpoint override, credentials, retries).
+    pub async fn from_config(config: &GameLiftClientConfig) -> Result<Self, SessionError> {
+        config.validate()?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(
+                config.region.clone().unwrap_or_default(),
+            ))
+            .retry_config(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(config.max_attempts),
+            );
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let CredentialsSource::Static {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } = &config.credentials
+        {
+            loader = loader.credentials_provider(aws_sdk_gamelift::config::Credentials::new(
+                access_key_id,
+                secret_access_key,
+                session_token.clone(),
+                None,
+                "gamelift-client-static",
+            ));
+        }
+        let shared = loader.load().await;
+        Ok(SdkApi {
+            client: aws_sdk_gamelift::Client::new(&shared),
+        })
+    }
+}
+
+#[async_trait]
+impl GameLiftApi for SdkApi {
+    async fn create_game_session(
+        &self,
+        input: &CreateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError> {
+        let output = self
+            .client
+            .create_game_session()
+            .set_fleet_id(input.fleet_id.clone())
+            .set_alias_id(input.alias_id.clone())
+            .set_location(input.location.clone())
+            .maximum_player_session_count(i32::try_from(input.max_players).unwrap_or(i32::MAX))
+            .set_name(input.name.clone())
+            .set_creator_id(input.creator_id.clone())
+            .set_idempotency_token(input.idempotency_token.clone())
+            .set_game_properties(
+                (!input.properties.is_empty()).then(|| properties(&input.properties)),
+            )
+            .send()
+            .await
+            .map_err(service_error)?;
+        output.game_session().map(session_config).ok_or_else(|| {
+            SessionError::Transport("CreateGameSession returned no game session".into())
+        })
+    }
+
+    async fn search_game_sessions(
+        &self,
+        input: &SearchInput,
+    ) -> Result<SearchSessionsResponse, SessionError> {
+        let output = self
+            .client
+            .search_game_sessions()
+            .set_fleet_id(input.fleet_id.clone())
+            .set_alias_id(input.alias_id.clone())
+            .set_location(input.location.clone())
+            .set_filter_expression(input.filter.clone())
+            .set_sort_expression(input.sort.clone())
+            .set_limit(input.limit)
+            .set_next_token(input.next_token.clone())
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(SearchSessionsResponse {
+            session_configs: output.game_sessions().iter().map(session_config).collect(),
+            next_token: output.next_token().map(str::to_string),
+        })
+    }
+
+    async fn find_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+    ) -> Result<Option<PlayerSessionInfo>, SessionError> {
+        let output = self
+            .client
+            .describe_player_sessions()
+            .player_id(player_id)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(output
+            .player_sessions()
+            .iter()
+            .map(player_info)
+            .find(|session| session.game_session_id == game_session_id && session.is_live()))
+    }
+
+    async fn create_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+        player_data: Option<&str>,
+    ) -> Result<PlayerSessionInfo, SessionError> {
+        let output = self
+            .client
+            .create_player_session()
+            .game_session_id(game_session_id)
+            .player_id(player_id)
+            .set_player_data(player_data.map(str::to_string))
+            .send()
+            .await
+            .map_err(service_error)?;
+        output.player_session().map(player_info).ok_or_else(|| {
+            SessionError::Transport("CreatePlayerSession returned no player session".into())
+        })
+    }
+
+    async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError> {
+        let output = self
+            .client
+            .start_game_session_placement()
+            .placement_id(&input.placement_id)
+            .game_session_queue_name(&input.queue_name)
+            .maximum_player_session_count(i32::try_from(input.max_players).unwrap_or(i32::MAX))
+            .set_game_session_name(input.name.clone())
+            .set_game_properties(
+                (!input.properties.is_empty()).then(|| properties(&input.properties)),
+            )
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(placement_info(output.game_session_placement()))
+    }
+
+    async fn describe_placement(&self, placement_id: &str) -> Result<PlacementInfo, SessionError> {
+        let output = self
+            .client
+            .describe_game_session_placement()
+            .placement_id(placement_id)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(placement_info(output.game_session_placement()))
+    }
+}

@@ -1,0 +1,520 @@
+//! The client manager through the buses: over a mock of the GameLift calls, and over the real
+//! `aws-sdk-gamelift` client against gamelift-local on loopback.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use game_session::testing::{
+    HandlingCall, RecordingClientHandling, RecordingSessionAsyncNotifications, SessionCompletion,
+};
+use game_session::*;
+use gamelift_client::api::{
+    CreateGameSessionInput, PlacementInfo, PlacementInput, PlacementStatus, PlayerSessionInfo,
+    SearchInput,
+};
+use gamelift_client::{
+    GAMELIFT_REQUESTS, GameLiftApi, GameLiftClientConfig, GameLiftClientManager,
+};
+
+/// The buses are process-wide: tests that connect providers take turns.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[derive(Default)]
+struct MockApi {
+    calls: Mutex<Vec<String>>,
+    fail_with: Mutex<Option<SessionError>>,
+    existing_player: Mutex<Option<PlayerSessionInfo>>,
+    placement_polls: Mutex<u32>,
+}
+
+impl MockApi {
+    fn record(&self, call: String) -> Result<(), SessionError> {
+        self.calls.lock().unwrap().push(call);
+        match self.fail_with.lock().unwrap().clone() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl GameLiftApi for MockApi {
+    async fn create_game_session(
+        &self,
+        input: &CreateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError> {
+        self.record(format!(
+            "create {:?} {:?} {:?}",
+            input.fleet_id, input.alias_id, input.location
+        ))?;
+        Ok(SessionConfig {
+            session_id: "gs-1".into(),
+            max_players: input.max_players,
+            ..Default::default()
+        })
+    }
+    async fn search_game_sessions(
+        &self,
+        input: &SearchInput,
+    ) -> Result<SearchSessionsResponse, SessionError> {
+        self.record(format!(
+            "search {:?} {:?} {:?}",
+            input.fleet_id, input.filter, input.limit
+        ))?;
+        Ok(SearchSessionsResponse {
+            session_configs: vec![SessionConfig {
+                session_id: "gs-1".into(),
+                ..Default::default()
+            }],
+            next_token: None,
+        })
+    }
+    async fn find_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+    ) -> Result<Option<PlayerSessionInfo>, SessionError> {
+        self.record(format!("find {game_session_id} {player_id}"))?;
+        Ok(self.existing_player.lock().unwrap().clone())
+    }
+    async fn create_player_session(
+        &self,
+        game_session_id: &str,
+        player_id: &str,
+        _data: Option<&str>,
+    ) -> Result<PlayerSessionInfo, SessionError> {
+        self.record(format!("join {game_session_id} {player_id}"))?;
+        Ok(PlayerSessionInfo {
+            player_session_id: "psess-new".into(),
+            game_session_id: game_session_id.into(),
+            player_id: player_id.into(),
+            status: "RESERVED".into(),
+            ip_address: "10.0.0.1".into(),
+            dns_name: "ec2-10-0-0-1.compute.amazonaws.com".into(),
+            port: 7777,
+        })
+    }
+    async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError> {
+        self.record(format!("place {}", input.placement_id))?;
+        Ok(PlacementInfo::default())
+    }
+    async fn describe_placement(&self, placement_id: &str) -> Result<PlacementInfo, SessionError> {
+        self.record(format!("poll {placement_id}"))?;
+        let mut polls = self.placement_polls.lock().unwrap();
+        *polls += 1;
+        Ok(if *polls >= 2 {
+            PlacementInfo {
+                status: PlacementStatus::Fulfilled,
+                game_session_id: Some("gs-placed".into()),
+            }
+        } else {
+            PlacementInfo::default()
+        })
+    }
+}
+
+fn config() -> GameLiftClientConfig {
+    GameLiftClientConfig::builder()
+        .region("us-west-2")
+        .fleet_id("fleet-local")
+        .location("custom-local")
+        .placement_poll_interval(Duration::from_millis(5))
+        .placement_timeout(Duration::from_secs(5))
+        .build()
+}
+
+fn create_request() -> CreateSessionRequest {
+    CreateSessionRequest {
+        session_name: "arena".into(),
+        max_players: 4,
+        ..Default::default()
+    }
+}
+
+fn create() -> Result<String, SessionError> {
+    SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&create_request()))
+        .expect("a provider is connected")
+}
+
+#[test]
+fn not_configured_requests_fail_without_a_call() {
+    let _serial = serial();
+    let manager = GameLiftClientManager::new().unwrap();
+    let _active = manager.activate().unwrap();
+    assert_eq!(create(), Err(SessionError::NotConfigured));
+    let bad = GameLiftClientConfig::builder().build();
+    let refused = GAMELIFT_REQUESTS
+        .broadcast_result(|p| p.configure_client(bad.clone()))
+        .unwrap();
+    assert!(
+        matches!(refused, Err(SessionError::InvalidRequest { field, .. }) if field == "region")
+    );
+    // A second manager cannot take over the buses.
+    let other = GameLiftClientManager::new().unwrap();
+    assert!(other.activate().is_err());
+    let id = GAMELIFT_REQUESTS
+        .broadcast_result(|p| p.create_player_id(true, false))
+        .unwrap();
+    assert!(id.starts_with('{') && id.ends_with('}') && !id.contains('-'));
+}
+
+#[test]
+fn invalid_requests_are_refused_before_any_call_naming_the_field() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let no_players = CreateSessionRequest::default();
+    let result = SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&no_players))
+        .unwrap();
+    assert!(
+        matches!(result, Err(SessionError::InvalidRequest { field, .. }) if field == "max_players")
+    );
+    let join = JoinSessionRequest::default();
+    let result = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap();
+    assert!(
+        matches!(result, Err(SessionError::InvalidRequest { field, .. }) if field == "session_id")
+    );
+    assert!(api.calls().is_empty(), "no call reached GameLift");
+
+    // Async: the completion fires at once, with the error, exactly once.
+    let completions = Arc::new(RecordingSessionAsyncNotifications::default());
+    let _listener = SESSION_ASYNC_REQUEST_NOTIFICATIONS
+        .connect(completions.clone())
+        .unwrap();
+    SESSION_ASYNC_REQUESTS.broadcast(|p| p.create_session_async(CreateSessionRequest::default()));
+    assert_eq!(
+        completions.take_calls(),
+        vec![SessionCompletion::Created(Err(SessionError::invalid(
+            "max_players",
+            "must be at least 1"
+        )))]
+    );
+}
+
+#[test]
+fn service_success_and_errors_sync_and_async() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    assert_eq!(create(), Ok("gs-1".into()));
+    assert_eq!(
+        api.calls(),
+        vec![r#"create Some("fleet-local") None Some("custom-local")"#.to_string()]
+    );
+
+    *api.fail_with.lock().unwrap() = Some(SessionError::Service {
+        code: "FleetCapacityExceededException".into(),
+        message: "no process".into(),
+    });
+    assert_eq!(
+        create(),
+        Err(SessionError::Service {
+            code: "FleetCapacityExceededException".into(),
+            message: "no process".into()
+        })
+    );
+
+    let completions = Arc::new(RecordingSessionAsyncNotifications::default());
+    let _listener = SESSION_ASYNC_REQUEST_NOTIFICATIONS
+        .connect(completions.clone())
+        .unwrap();
+    SESSION_ASYNC_REQUESTS.broadcast(|p| p.create_session_async(create_request()));
+    *api.fail_with.lock().unwrap() = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while completions.calls().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let calls = completions.take_calls();
+    assert_eq!(calls.len(), 1, "exactly one completion");
+    assert!(matches!(&calls[0], SessionCompletion::Created(_)));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(completions.calls().is_empty(), "and no second one");
+}
+
+#[test]
+fn sync_requests_work_inside_a_tokio_runtime() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(config(), api).unwrap();
+    let _active = manager.activate().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runtime.block_on(async { create() });
+    assert_eq!(result, Ok("gs-1".into()));
+}
+
+#[test]
+fn join_reuses_a_live_player_session_and_hands_the_connection_to_the_network_layer() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let join = JoinSessionRequest {
+        session_id: "gs-1".into(),
+        player_id: "ada".into(),
+        ..Default::default()
+    };
+    let no_network = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap();
+    assert_eq!(
+        no_network,
+        Err(SessionError::NoHandler(
+            "SessionHandlingClientRequests".into()
+        ))
+    );
+    assert!(
+        api.calls().is_empty(),
+        "no slot is reserved for a client that cannot connect"
+    );
+
+    let network = Arc::new(RecordingClientHandling::default());
+    let _network = SESSION_HANDLING_CLIENT_REQUESTS
+        .connect(network.clone())
+        .unwrap();
+    let joined = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap()
+        .unwrap();
+    assert_eq!(joined.player_session_id, "psess-new");
+    assert_eq!(joined.dns_name, "", "not a TLS fleet: connect by IP");
+    assert_eq!(joined.host(), "10.0.0.1");
+    assert_eq!(
+        network.calls(),
+        vec![HandlingCall::RequestJoin(joined.clone())]
+    );
+    assert_eq!(manager.joined_session().as_deref(), Some("gs-1"));
+
+    *api.existing_player.lock().unwrap() = Some(PlayerSessionInfo {
+        player_session_id: "psess-held".into(),
+        game_session_id: "gs-1".into(),
+        player_id: "ada".into(),
+        status: "RESERVED".into(),
+        ip_address: "10.0.0.1".into(),
+        dns_name: "ec2.us-west-2.amazongamelift.com".into(),
+        port: 7777,
+    });
+    let again = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.player_session_id, "psess-held",
+        "the held slot is reused"
+    );
+    assert_eq!(
+        again.host(),
+        "ec2.us-west-2.amazongamelift.com",
+        "TLS fleet: connect by name"
+    );
+    assert_eq!(
+        api.calls().iter().filter(|c| c.starts_with("join")).count(),
+        1
+    );
+
+    assert_eq!(
+        SESSION_REQUESTS
+            .broadcast_result(|p| p.leave_session())
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(network.calls().last(), Some(&HandlingCall::RequestLeave));
+    assert_eq!(manager.joined_session(), None);
+}
+
+#[test]
+fn queue_placements_are_polled_until_fulfilled() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let request = CreateSessionRequest {
+        max_players: 4,
+        placement: SessionPlacement::Queue {
+            queue_name: "main".into(),
+            placement_id: "p-1".into(),
+        },
+        ..Default::default()
+    };
+    let placed = SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&request))
+        .unwrap();
+    assert_eq!(placed, Ok("gs-placed".into()));
+    assert_eq!(api.calls(), vec!["place p-1", "poll p-1", "poll p-1"]);
+}
+
+// ----- against gamelift-local ------------------------------------------------------------------
+
+fn local_config(endpoint: &str) -> GameLiftClientConfig {
+    GameLiftClientConfig::builder()
+        .region("us-west-2")
+        .endpoint_url(endpoint)
+        .static_credentials("local", "local")
+        .fleet_id("fleet-local")
+        .location("custom-local")
+        .max_attempts(1)
+        .placement_poll_interval(Duration::from_millis(20))
+        .build()
+}
+
+#[test]
+fn create_search_join_leave_and_queue_against_gamelift_local() {
+    let _serial = serial();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime
+        .block_on(
+            gamelift_local::Server::builder()
+                .bind("127.0.0.1:0".parse().unwrap())
+                .auto_activate(true)
+                .start(),
+        )
+        .unwrap();
+    let manager = GameLiftClientManager::with_config(local_config(&server.endpoint())).unwrap();
+    let _active = manager.activate().unwrap();
+    let network = Arc::new(RecordingClientHandling::default());
+    let _network = SESSION_HANDLING_CLIENT_REQUESTS
+        .connect(network.clone())
+        .unwrap();
+
+    let mut request = create_request();
+    request
+        .session_properties
+        .insert("mode".into(), "ctf".into());
+    let session_id = SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&request))
+        .unwrap()
+        .unwrap();
+    assert!(session_id.starts_with("arn:aws:gamelift:us-west-2::gamesession/fleet-local/"));
+
+    let search = SearchSessionsRequest {
+        filter_expression:
+            "gameSessionProperties.mode = 'ctf' AND hasAvailablePlayerSessions = true".into(),
+        sort_expression: "creationTimeMillis DESC".into(),
+        max_results: 5,
+        ..Default::default()
+    };
+    let found = SESSION_REQUESTS
+        .broadcast_result(|p| p.search_sessions(&search))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.session_configs.len(), 1);
+    let config = &found.session_configs[0];
+    assert_eq!(config.session_id, session_id);
+    assert_eq!(config.status, SessionStatus::Active);
+    assert_eq!(
+        config.session_properties.get("mode").map(String::as_str),
+        Some("ctf")
+    );
+    assert_eq!(config.port, 7777);
+    assert!(config.creation_time > 1_600_000_000_000);
+
+    let join = JoinSessionRequest {
+        session_id: session_id.clone(),
+        player_id: "ada".into(),
+        player_data: "red".into(),
+    };
+    let first = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap()
+        .unwrap();
+    assert!(first.player_session_id.starts_with("psess-"));
+    assert_eq!((first.ip_address.as_str(), first.port), ("127.0.0.1", 7777));
+    let second = SESSION_REQUESTS
+        .broadcast_result(|p| p.join_session(&join))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        second.player_session_id, first.player_session_id,
+        "one slot per player"
+    );
+    assert_eq!(
+        SESSION_REQUESTS
+            .broadcast_result(|p| p.leave_session())
+            .unwrap(),
+        Ok(())
+    );
+
+    // Errors keep the AWS code and message.
+    let unknown = CreateSessionRequest {
+        max_players: 2,
+        placement: SessionPlacement::Fleet {
+            fleet_id: "fleet-unknown".into(),
+            location: None,
+        },
+        ..Default::default()
+    };
+    match SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&unknown))
+        .unwrap()
+    {
+        Err(SessionError::Service { code, message }) => {
+            assert_eq!(code, "NotFoundException");
+            assert!(message.contains("fleet-unknown"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let bad_filter = SearchSessionsRequest {
+        filter_expression: "gameSessionName > 'x'".into(),
+        ..Default::default()
+    };
+    let refused = SESSION_REQUESTS
+        .broadcast_result(|p| p.search_sessions(&bad_filter))
+        .unwrap();
+    assert!(
+        matches!(refused, Err(SessionError::Service { code, .. }) if code == "InvalidRequestException")
+    );
+
+    // A queue placement through the real client.
+    let sdk = aws_sdk_gamelift::Client::from_conf(
+        aws_sdk_gamelift::Config::builder()
+            .behavior_version(aws_sdk_gamelift::config::BehaviorVersion::latest())
+            .region(aws_sdk_gamelift::config::Region::new("us-west-2"))
+            .credentials_provider(aws_sdk_gamelift::config::Credentials::new(
+                "l", "l", None, None, "t",
+            ))
+            .endpoint_url(server.endpoint())
+            .build(),
+    );
+    runtime
+        .block_on(
+            sdk.create_game_session_queue()
+                .name("main")
+                .destinations(
+                    aws_sdk_gamelift::types::GameSessionQueueDestination::builder()
+                        .destination_arn("fleet-local")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    let queued = CreateSessionRequest {
+        max_players: 2,
+        placement: SessionPlacement::Queue {
+            queue_name: "main".into(),
+            placement_id: "placement-1".into(),
+        },
+        ..Default::default()
+    };
+    let placed = SESSION_REQUESTS
+        .broadcast_result(|p| p.create_session(&queued))
+        .unwrap()
+        .unwrap();
+    assert!(placed.contains("gamesession/fleet-local/"));
+    drop(_active);
+    runtime.block_on(server.shutdown());
+}
