@@ -116,6 +116,45 @@ pub struct PlacementInfo {
     pub game_session_id: Option<String>,
 }
 
+/// Where a matchmaking ticket stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketStatus {
+    /// Waiting to be processed.
+    #[default]
+    Queued,
+    /// Looking for a match.
+    Searching,
+    /// A match was proposed; players must accept it.
+    RequiresAcceptance,
+    /// A game session is being placed for the match.
+    Placing,
+    /// Matched and placed.
+    Completed,
+    /// Failed.
+    Failed,
+    /// Cancelled (stopped, or a player rejected the match).
+    Cancelled,
+    /// Not matched in time.
+    TimedOut,
+}
+
+/// A matchmaking ticket's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TicketInfo {
+    /// Status.
+    pub status: TicketStatus,
+    /// The matched game session, once placed.
+    pub game_session_id: Option<String>,
+    /// Player id -> player session id, once placed.
+    pub player_sessions: Vec<(String, String)>,
+    /// The server's IP address.
+    pub ip_address: String,
+    /// The server's DNS name.
+    pub dns_name: String,
+    /// The server's port.
+    pub port: u16,
+}
+
 /// The GameLift operations the client manager uses.
 #[async_trait]
 pub trait GameLiftApi: Send + Sync {
@@ -146,6 +185,23 @@ pub trait GameLiftApi: Send + Sync {
     async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError>;
     /// DescribeGameSessionPlacement.
     async fn describe_placement(&self, placement_id: &str) -> Result<PlacementInfo, SessionError>;
+    /// StartMatchmaking; returns the ticket id.
+    async fn start_matchmaking(
+        &self,
+        request: &game_session::StartMatchmakingRequest,
+    ) -> Result<String, SessionError>;
+    /// StopMatchmaking.
+    async fn stop_matchmaking(&self, ticket_id: &str) -> Result<(), SessionError>;
+    /// AcceptMatch.
+    async fn accept_match(
+        &self,
+        request: &game_session::AcceptMatchRequest,
+    ) -> Result<(), SessionError>;
+    /// DescribeMatchmaking for one ticket (`None` if the service does not know it).
+    async fn describe_matchmaking(
+        &self,
+        ticket_id: &str,
+    ) -> Result<Option<TicketInfo>, SessionError>;
 }
 
 /// Turns an SDK failure into a typed error that keeps the AWS error code and message.
@@ -258,6 +314,38 @@ fn placement_info(
             .or(placement.game_session_id())
             .map(str::to_string),
     }
+}
+
+fn aws_player(player: &game_session::Player) -> aws_sdk_gamelift::types::Player {
+    use aws_sdk_gamelift::types::AttributeValue as Aws;
+    use game_session::AttributeValue;
+    let attributes = player
+        .attributes
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                AttributeValue::S(text) => Aws::builder().s(text).build(),
+                AttributeValue::N(number) => Aws::builder().n(*number).build(),
+                AttributeValue::SL(list) => Aws::builder().set_sl(Some(list.clone())).build(),
+                AttributeValue::SDM(map) => Aws::builder()
+                    .set_sdm(Some(map.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+                    .build(),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    aws_sdk_gamelift::types::Player::builder()
+        .player_id(&player.player_id)
+        .set_team(Some(player.team.clone()).filter(|t| !t.is_empty()))
+        .set_player_attributes(Some(attributes))
+        .set_latency_in_ms(Some(
+            player
+                .latency_ms
+                .iter()
+                .map(|(region, ms)| (region.clone(), i32::try_from(*ms).unwrap_or(i32::MAX)))
+                .collect(),
+        ))
+        .build()
 }
 
 /// [`GameLiftApi`] over the official `aws-sdk-gamelift` client.
@@ -421,5 +509,112 @@ impl GameLiftApi for SdkApi {
             .await
             .map_err(service_error)?;
         Ok(placement_info(output.game_session_placement()))
+    }
+
+    async fn start_matchmaking(
+        &self,
+        request: &game_session::StartMatchmakingRequest,
+    ) -> Result<String, SessionError> {
+        let output = self
+            .client
+            .start_matchmaking()
+            .configuration_name(&request.configuration_name)
+            .set_ticket_id(Some(request.ticket_id.clone()).filter(|t| !t.is_empty()))
+            .set_players(Some(request.players.iter().map(aws_player).collect()))
+            .send()
+            .await
+            .map_err(service_error)?;
+        output
+            .matchmaking_ticket()
+            .and_then(|ticket| ticket.ticket_id())
+            .map(str::to_string)
+            .ok_or_else(|| SessionError::Transport("StartMatchmaking returned no ticket".into()))
+    }
+
+    async fn stop_matchmaking(&self, ticket_id: &str) -> Result<(), SessionError> {
+        self.client
+            .stop_matchmaking()
+            .ticket_id(ticket_id)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+
+    async fn accept_match(
+        &self,
+        request: &game_session::AcceptMatchRequest,
+    ) -> Result<(), SessionError> {
+        use aws_sdk_gamelift::types::AcceptanceType;
+        self.client
+            .accept_match()
+            .ticket_id(&request.ticket_id)
+            .set_player_ids(Some(request.player_ids.clone()))
+            .acceptance_type(if request.accept_match {
+                AcceptanceType::Accept
+            } else {
+                AcceptanceType::Reject
+            })
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+
+    async fn describe_matchmaking(
+        &self,
+        ticket_id: &str,
+    ) -> Result<Option<TicketInfo>, SessionError> {
+        use aws_sdk_gamelift::types::MatchmakingConfigurationStatus as Status;
+        let output = self
+            .client
+            .describe_matchmaking()
+            .ticket_ids(ticket_id)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(output.ticket_list().first().map(|ticket| {
+            let connection = ticket.game_session_connection_info();
+            TicketInfo {
+                status: match ticket.status() {
+                    Some(Status::Searching) => TicketStatus::Searching,
+                    Some(Status::RequiresAcceptance) => TicketStatus::RequiresAcceptance,
+                    Some(Status::Placing) => TicketStatus::Placing,
+                    Some(Status::Completed) => TicketStatus::Completed,
+                    Some(Status::Failed) => TicketStatus::Failed,
+                    Some(Status::Cancelled) => TicketStatus::Cancelled,
+                    Some(Status::TimedOut) => TicketStatus::TimedOut,
+                    _ => TicketStatus::Queued,
+                },
+                game_session_id: connection
+                    .and_then(|c| c.game_session_arn())
+                    .map(str::to_string),
+                player_sessions: connection
+                    .map(|c| {
+                        c.matched_player_sessions()
+                            .iter()
+                            .filter_map(|m| {
+                                Some((
+                                    m.player_id()?.to_string(),
+                                    m.player_session_id()?.to_string(),
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                ip_address: connection
+                    .and_then(|c| c.ip_address())
+                    .unwrap_or_default()
+                    .to_string(),
+                dns_name: connection
+                    .and_then(|c| c.dns_name())
+                    .unwrap_or_default()
+                    .to_string(),
+                port: connection
+                    .and_then(|c| c.port())
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0),
+            }
+        }))
     }
 }

@@ -58,6 +58,8 @@ pub struct GameLiftClientConfig {
     pub placement_timeout: Duration,
     /// How often a pending placement is polled.
     pub placement_poll_interval: Duration,
+    /// How often the ticket tracker polls a matchmaking ticket.
+    pub matchmaking_poll_interval: Duration,
 }
 
 impl Default for GameLiftClientConfig {
@@ -73,6 +75,7 @@ impl Default for GameLiftClientConfig {
             max_attempts: 3,
             placement_timeout: Duration::from_secs(60),
             placement_poll_interval: Duration::from_millis(500),
+            matchmaking_poll_interval: Duration::from_secs(10),
         }
     }
 }
@@ -197,6 +200,11 @@ impl GameLiftClientConfigBuilder {
     /// How often a pending placement is polled.
     pub fn placement_poll_interval(mut self, interval: Duration) -> Self {
         self.config.placement_poll_interval = interval;
+        self
+    }
+    /// How often the ticket tracker polls a matchmaking ticket.
+    pub fn matchmaking_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.matchmaking_poll_interval = interval;
         self
     }
     /// The configuration.

@@ -62,4 +62,7 @@ mod manager;
 
 pub use api::{GameLiftApi, SdkApi};
 pub use config::{CredentialsSource, GameLiftClientConfig, GameLiftClientConfigBuilder};
-pub use manager::{ActiveManager, GAMELIFT_REQUESTS, GameLiftClientManager, GameLiftRequests};
+pub use manager::{
+    ActiveManager, GAMELIFT_REQUESTS, GameLiftClientManager, GameLiftRequests,
+    MATCHMAKING_EVENT_REQUESTS, MatchmakingEventRequests,
+};

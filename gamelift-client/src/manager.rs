@@ -4,12 +4,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use crate::api::TicketStatus;
 use ebus::{AddressPolicy, Bus, Connection, HandlerPolicy};
 use game_session::{
-    CreateSessionRequest, JoinSessionRequest, SESSION_ASYNC_REQUEST_NOTIFICATIONS,
-    SESSION_ASYNC_REQUESTS, SESSION_HANDLING_CLIENT_REQUESTS, SESSION_REQUESTS,
-    SearchSessionsRequest, SearchSessionsResponse, SearchTarget, SessionAsyncRequests,
-    SessionConnectionConfig, SessionError, SessionPlacement, SessionRequests,
+    AcceptMatchRequest, CreateSessionRequest, JoinSessionRequest,
+    MATCHMAKING_ASYNC_REQUEST_NOTIFICATIONS, MATCHMAKING_ASYNC_REQUESTS, MATCHMAKING_NOTIFICATIONS,
+    MATCHMAKING_REQUESTS, MatchmakingAsyncRequests, MatchmakingRequests,
+    SESSION_ASYNC_REQUEST_NOTIFICATIONS, SESSION_ASYNC_REQUESTS, SESSION_HANDLING_CLIENT_REQUESTS,
+    SESSION_REQUESTS, SearchSessionsRequest, SearchSessionsResponse, SearchTarget,
+    SessionAsyncRequests, SessionConnectionConfig, SessionError, SessionPlacement, SessionRequests,
+    StartMatchmakingRequest, StopMatchmakingRequest,
 };
 
 use crate::api::{
@@ -32,6 +36,24 @@ pub static GAMELIFT_REQUESTS: Bus<dyn GameLiftRequests> = Bus::with_policies(
     AddressPolicy::Single,
 );
 
+/// Following a matchmaking ticket: the development-time tracker polls DescribeMatchmaking and
+/// reports on [`MATCHMAKING_NOTIFICATIONS`](game_session::MATCHMAKING_NOTIFICATIONS), then joins
+/// the matched session. (In production, prefer the service's event notifications.)
+pub trait MatchmakingEventRequests: Send + Sync {
+    /// Starts following `ticket_id` for `player_id`; ignored (and `false`) while a ticket is
+    /// already followed.
+    fn start_polling(&self, ticket_id: &str, player_id: &str) -> bool;
+    /// Stops following the ticket.
+    fn stop_polling(&self);
+}
+
+/// The provider of [`MatchmakingEventRequests`].
+pub static MATCHMAKING_EVENT_REQUESTS: Bus<dyn MatchmakingEventRequests> = Bus::with_policies(
+    "MatchmakingEventRequests",
+    HandlerPolicy::Single,
+    AddressPolicy::Single,
+);
+
 /// DNS names of TLS-enabled GameLift fleets end with this; clients connect to those by name.
 const TLS_DNS_SUFFIX: &str = ".amazongamelift.com";
 
@@ -41,6 +63,7 @@ struct Shared {
     config: RwLock<GameLiftClientConfig>,
     api: RwLock<Option<Arc<dyn GameLiftApi>>>,
     joined: Mutex<Option<String>>,
+    tracker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Shared {
@@ -107,6 +130,7 @@ impl GameLiftClientManager {
                 config: RwLock::new(GameLiftClientConfig::default()),
                 api: RwLock::new(None),
                 joined: Mutex::new(None),
+                tracker: Mutex::new(None),
             }),
         })
     }
@@ -146,15 +170,21 @@ impl GameLiftClientManager {
         Ok(())
     }
 
-    /// Connects the manager as the handler of [`SESSION_REQUESTS`], [`SESSION_ASYNC_REQUESTS`]
-    /// and [`GAMELIFT_REQUESTS`]. Fails if another handler holds one of them (nothing is
+    /// Connects the manager as the handler of [`SESSION_REQUESTS`], [`SESSION_ASYNC_REQUESTS`],
+    /// [`MATCHMAKING_REQUESTS`], [`MATCHMAKING_ASYNC_REQUESTS`], [`GAMELIFT_REQUESTS`] and
+    /// [`MATCHMAKING_EVENT_REQUESTS`]. Fails if another handler holds one of them (nothing stays
     /// connected then).
     pub fn activate(&self) -> Result<ActiveManager, ebus::Error> {
-        let sync = SESSION_REQUESTS.connect(Arc::new(self.clone()))?;
-        let asynchronous = SESSION_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?;
-        let gamelift = GAMELIFT_REQUESTS.connect(Arc::new(self.clone()))?;
+        let connections = vec![
+            SESSION_REQUESTS.connect(Arc::new(self.clone()))?,
+            SESSION_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?,
+            MATCHMAKING_REQUESTS.connect(Arc::new(self.clone()))?,
+            MATCHMAKING_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?,
+            GAMELIFT_REQUESTS.connect(Arc::new(self.clone()))?,
+            MATCHMAKING_EVENT_REQUESTS.connect(Arc::new(self.clone()))?,
+        ];
         Ok(ActiveManager {
-            _connections: vec![sync, asynchronous, gamelift],
+            _connections: connections,
         })
     }
 
@@ -491,6 +521,206 @@ impl GameLiftRequests for GameLiftClientManager {
             format!("{{{text}}}")
         } else {
             text
+        }
+    }
+}
+
+impl GameLiftClientManager {
+    fn plan_start_matchmaking(
+        &self,
+        request: &StartMatchmakingRequest,
+    ) -> Result<impl Future<Output = Result<String, SessionError>> + Send + 'static, SessionError>
+    {
+        request.validate()?;
+        for player in &request.players {
+            for (name, value) in &player.attributes {
+                if let game_session::AttributeValue::S(text) = value {
+                    if text.is_empty() || text.chars().count() > 100 {
+                        return Err(SessionError::invalid(
+                            "players.attributes",
+                            format!(
+                                "string attribute `{name}` of player {} must have 1..100 characters",
+                                player.player_id
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let api = self.api()?;
+        let request = request.clone();
+        Ok(async move { api.start_matchmaking(&request).await })
+    }
+
+    fn plan_stop_matchmaking(
+        &self,
+        request: &StopMatchmakingRequest,
+    ) -> Result<impl Future<Output = Result<(), SessionError>> + Send + 'static, SessionError> {
+        if request.ticket_id.is_empty() {
+            return Err(SessionError::invalid("ticket_id", "is empty"));
+        }
+        let api = self.api()?;
+        let ticket = request.ticket_id.clone();
+        Ok(async move { api.stop_matchmaking(&ticket).await })
+    }
+
+    fn plan_accept_match(
+        &self,
+        request: &AcceptMatchRequest,
+    ) -> Result<impl Future<Output = Result<(), SessionError>> + Send + 'static, SessionError> {
+        if request.ticket_id.is_empty() {
+            return Err(SessionError::invalid("ticket_id", "is empty"));
+        }
+        if request.player_ids.is_empty() {
+            return Err(SessionError::invalid(
+                "player_ids",
+                "needs at least one player",
+            ));
+        }
+        let api = self.api()?;
+        let request = request.clone();
+        Ok(async move { api.accept_match(&request).await })
+    }
+
+    /// Follows a ticket until it completes (then joins its session) or fails.
+    async fn track(shared: Arc<Shared>, ticket_id: String, player_id: String) {
+        loop {
+            let api = read(&shared.api);
+            let described = match api {
+                Some(api) => api.describe_matchmaking(&ticket_id).await,
+                None => Err(SessionError::NotConfigured),
+            };
+            match described {
+                Err(error) => {
+                    tracing::warn!(target: "gamelift_client", ticket = %ticket_id, %error, "DescribeMatchmaking failed");
+                    MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_error());
+                }
+                Ok(None) => {
+                    tracing::warn!(target: "gamelift_client", ticket = %ticket_id, "the service does not know the ticket");
+                    MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_error());
+                }
+                Ok(Some(ticket)) => match ticket.status {
+                    TicketStatus::Completed => {
+                        let player_session = ticket
+                            .player_sessions
+                            .iter()
+                            .find(|(player, _)| *player == player_id)
+                            .map(|(_, session)| session.clone());
+                        let Some(player_session_id) = player_session else {
+                            tracing::warn!(target: "gamelift_client", ticket = %ticket_id, player = %player_id, "the match has no player session for this player");
+                            MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_error());
+                            break;
+                        };
+                        let config = SessionConnectionConfig {
+                            player_session_id,
+                            dns_name: if ticket.dns_name.ends_with(TLS_DNS_SUFFIX) {
+                                ticket.dns_name.clone()
+                            } else {
+                                String::new()
+                            },
+                            ip_address: ticket.ip_address.clone(),
+                            port: ticket.port,
+                        };
+                        let started =
+                            SESSION_HANDLING_CLIENT_REQUESTS.broadcast_result(|network| {
+                                network.request_player_join_session(&config)
+                            });
+                        if started == Some(true) {
+                            if let Some(session) = ticket.game_session_id {
+                                *shared.joined.lock().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(session);
+                            }
+                            MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_complete());
+                        } else {
+                            MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_error());
+                        }
+                        break;
+                    }
+                    TicketStatus::Failed | TicketStatus::Cancelled | TicketStatus::TimedOut => {
+                        MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_failure());
+                        break;
+                    }
+                    TicketStatus::RequiresAcceptance => {
+                        MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_acceptance());
+                    }
+                    TicketStatus::Queued | TicketStatus::Searching | TicketStatus::Placing => {}
+                },
+            }
+            let interval = read(&shared.config).matchmaking_poll_interval;
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+impl MatchmakingRequests for GameLiftClientManager {
+    fn accept_match(&self, request: &AcceptMatchRequest) -> Result<(), SessionError> {
+        let work = self.plan_accept_match(request)?;
+        self.block(work)?
+    }
+
+    fn start_matchmaking(&self, request: &StartMatchmakingRequest) -> Result<String, SessionError> {
+        let work = self.plan_start_matchmaking(request)?;
+        self.block(work)?
+    }
+
+    fn stop_matchmaking(&self, request: &StopMatchmakingRequest) -> Result<(), SessionError> {
+        let work = self.plan_stop_matchmaking(request)?;
+        self.block(work)?
+    }
+}
+
+impl MatchmakingAsyncRequests for GameLiftClientManager {
+    fn accept_match_async(&self, request: AcceptMatchRequest) {
+        self.complete_async(self.plan_accept_match(&request), |result| {
+            MATCHMAKING_ASYNC_REQUEST_NOTIFICATIONS
+                .broadcast(|l| l.on_accept_match_async_complete(&result));
+        });
+    }
+
+    fn start_matchmaking_async(&self, request: StartMatchmakingRequest) {
+        self.complete_async(self.plan_start_matchmaking(&request), |result| {
+            MATCHMAKING_ASYNC_REQUEST_NOTIFICATIONS
+                .broadcast(|l| l.on_start_matchmaking_async_complete(&result));
+        });
+    }
+
+    fn stop_matchmaking_async(&self, request: StopMatchmakingRequest) {
+        self.complete_async(self.plan_stop_matchmaking(&request), |result| {
+            MATCHMAKING_ASYNC_REQUEST_NOTIFICATIONS
+                .broadcast(|l| l.on_stop_matchmaking_async_complete(&result));
+        });
+    }
+}
+
+impl MatchmakingEventRequests for GameLiftClientManager {
+    fn start_polling(&self, ticket_id: &str, player_id: &str) -> bool {
+        let mut tracker = self
+            .shared
+            .tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if tracker.as_ref().is_some_and(|task| !task.is_finished()) {
+            tracing::warn!(target: "gamelift_client", ticket = ticket_id, "a ticket is already followed; ignoring");
+            return false;
+        }
+        let work = Self::track(
+            Arc::clone(&self.shared),
+            ticket_id.to_string(),
+            player_id.to_string(),
+        );
+        *tracker = Some(self.shared.handle.spawn(work));
+        true
+    }
+
+    fn stop_polling(&self) {
+        if let Some(task) = self
+            .shared
+            .tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
         }
     }
 }

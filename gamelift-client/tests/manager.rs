@@ -11,11 +11,12 @@ use game_session::testing::{
 use game_session::*;
 use gamelift_client::api::{
     CreateGameSessionInput, PlacementInfo, PlacementInput, PlacementStatus, PlayerSessionInfo,
-    SearchInput,
+    SearchInput, TicketInfo, TicketStatus,
 };
 use gamelift_client::{
     GAMELIFT_REQUESTS, GameLiftApi, GameLiftClientConfig, GameLiftClientManager,
 };
+use gamelift_client::{MATCHMAKING_EVENT_REQUESTS, MatchmakingEventRequests};
 
 /// The buses are process-wide: tests that connect providers take turns.
 fn serial() -> MutexGuard<'static, ()> {
@@ -29,6 +30,8 @@ struct MockApi {
     fail_with: Mutex<Option<SessionError>>,
     existing_player: Mutex<Option<PlayerSessionInfo>>,
     placement_polls: Mutex<u32>,
+    /// Answers for DescribeMatchmaking, in order; then "searching" forever.
+    tickets: Mutex<std::collections::VecDeque<Result<Option<TicketInfo>, SessionError>>>,
 }
 
 impl MockApi {
@@ -117,6 +120,39 @@ impl GameLiftApi for MockApi {
         } else {
             PlacementInfo::default()
         })
+    }
+    async fn start_matchmaking(
+        &self,
+        request: &StartMatchmakingRequest,
+    ) -> Result<String, SessionError> {
+        self.record(format!("matchmake {}", request.configuration_name))?;
+        Ok("ticket-1".into())
+    }
+    async fn stop_matchmaking(&self, ticket_id: &str) -> Result<(), SessionError> {
+        self.record(format!("stop {ticket_id}"))
+    }
+    async fn accept_match(&self, request: &AcceptMatchRequest) -> Result<(), SessionError> {
+        self.record(format!(
+            "accept {} {}",
+            request.ticket_id, request.accept_match
+        ))
+    }
+    async fn describe_matchmaking(
+        &self,
+        ticket_id: &str,
+    ) -> Result<Option<TicketInfo>, SessionError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("describe {ticket_id}"));
+        self.tickets
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Ok(Some(TicketInfo {
+                status: TicketStatus::Searching,
+                ..Default::default()
+            })))
     }
 }
 
@@ -517,4 +553,195 @@ fn create_search_join_leave_and_queue_against_gamelift_local() {
     assert!(placed.contains("gamesession/fleet-local/"));
     drop(_active);
     runtime.block_on(server.shutdown());
+}
+
+// ----- matchmaking ---------------------------------------------------------------------------
+
+fn ticket(status: TicketStatus) -> Result<Option<TicketInfo>, SessionError> {
+    Ok(Some(TicketInfo {
+        status,
+        ..Default::default()
+    }))
+}
+
+fn wait_for(
+    events: &game_session::testing::RecordingMatchmakingNotifications,
+    count: usize,
+) -> Vec<game_session::testing::MatchmakingEvent> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while events.calls().len() < count && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    events.take_calls()
+}
+
+fn matchmaking_config() -> GameLiftClientConfig {
+    GameLiftClientConfig {
+        matchmaking_poll_interval: Duration::from_millis(5),
+        ..config()
+    }
+}
+
+#[test]
+fn matchmaking_requests_validate_then_call_and_complete_once() {
+    use game_session::testing::{MatchmakingEvent, RecordingMatchmakingNotifications};
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    let manager = GameLiftClientManager::with_api(matchmaking_config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let empty = StartMatchmakingRequest::default();
+    let refused = MATCHMAKING_REQUESTS
+        .broadcast_result(|p| p.start_matchmaking(&empty))
+        .unwrap();
+    assert!(
+        matches!(refused, Err(SessionError::InvalidRequest { field, .. }) if field == "configuration_name")
+    );
+    let mut long = std::collections::BTreeMap::new();
+    long.insert("name".to_string(), AttributeValue::S("x".repeat(101)));
+    let too_long = StartMatchmakingRequest {
+        configuration_name: "ranked".into(),
+        players: vec![Player {
+            player_id: "ada".into(),
+            attributes: long,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let refused = MATCHMAKING_REQUESTS
+        .broadcast_result(|p| p.start_matchmaking(&too_long))
+        .unwrap();
+    assert!(
+        matches!(refused, Err(SessionError::InvalidRequest { field, .. }) if field == "players.attributes")
+    );
+    let no_players = AcceptMatchRequest {
+        ticket_id: "t".into(),
+        ..Default::default()
+    };
+    let refused = MATCHMAKING_REQUESTS
+        .broadcast_result(|p| p.accept_match(&no_players))
+        .unwrap();
+    assert!(
+        matches!(refused, Err(SessionError::InvalidRequest { field, .. }) if field == "player_ids")
+    );
+    assert!(api.calls().is_empty());
+
+    let start = StartMatchmakingRequest {
+        configuration_name: "ranked".into(),
+        players: vec![Player {
+            player_id: "ada".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        MATCHMAKING_REQUESTS
+            .broadcast_result(|p| p.start_matchmaking(&start))
+            .unwrap(),
+        Ok("ticket-1".into())
+    );
+    let events = Arc::new(RecordingMatchmakingNotifications::default());
+    let _events = MATCHMAKING_ASYNC_REQUEST_NOTIFICATIONS
+        .connect(events.clone())
+        .unwrap();
+    MATCHMAKING_ASYNC_REQUESTS.broadcast(|p| {
+        p.stop_matchmaking_async(StopMatchmakingRequest {
+            ticket_id: "ticket-1".into(),
+        })
+    });
+    MATCHMAKING_ASYNC_REQUESTS
+        .broadcast(|p| p.stop_matchmaking_async(StopMatchmakingRequest::default()));
+    let got = wait_for(&events, 2);
+    assert_eq!(got.len(), 2, "one completion per request");
+    assert!(got.contains(&MatchmakingEvent::StopCompleted(Ok(()))));
+    assert!(got.contains(&MatchmakingEvent::StopCompleted(Err(
+        SessionError::invalid("ticket_id", "is empty")
+    ))));
+}
+
+#[test]
+fn the_ticket_tracker_reports_acceptance_then_joins_the_matched_session() {
+    use game_session::testing::{MatchmakingEvent, RecordingMatchmakingNotifications};
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    {
+        let mut tickets = api.tickets.lock().unwrap();
+        tickets.push_back(ticket(TicketStatus::Searching));
+        tickets.push_back(Err(SessionError::Transport("connection reset".into())));
+        tickets.push_back(ticket(TicketStatus::RequiresAcceptance));
+        tickets.push_back(Ok(Some(TicketInfo {
+            status: TicketStatus::Completed,
+            game_session_id: Some("gs-matched".into()),
+            player_sessions: vec![
+                ("bob".into(), "psess-bob".into()),
+                ("ada".into(), "psess-ada".into()),
+            ],
+            ip_address: "10.0.0.7".into(),
+            dns_name: String::new(),
+            port: 7777,
+        })));
+    }
+    let manager = GameLiftClientManager::with_api(matchmaking_config(), api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let network = Arc::new(RecordingClientHandling::default());
+    let _network = SESSION_HANDLING_CLIENT_REQUESTS
+        .connect(network.clone())
+        .unwrap();
+    let events = Arc::new(RecordingMatchmakingNotifications::default());
+    let _events = MATCHMAKING_NOTIFICATIONS.connect(events.clone()).unwrap();
+
+    assert_eq!(
+        MATCHMAKING_EVENT_REQUESTS.broadcast_result(|p| p.start_polling("ticket-1", "ada")),
+        Some(true)
+    );
+    assert_eq!(
+        MATCHMAKING_EVENT_REQUESTS.broadcast_result(|p| p.start_polling("ticket-2", "ada")),
+        Some(false),
+        "one ticket at a time"
+    );
+    let got = wait_for(&events, 3);
+    assert_eq!(
+        got,
+        vec![
+            MatchmakingEvent::Error,
+            MatchmakingEvent::Acceptance,
+            MatchmakingEvent::Complete
+        ]
+    );
+    match network.calls().as_slice() {
+        [HandlingCall::RequestJoin(config)] => {
+            assert_eq!(config.player_session_id, "psess-ada");
+            assert_eq!(config.host(), "10.0.0.7");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(manager.joined_session().as_deref(), Some("gs-matched"));
+
+    // A failed ticket ends with a failure and no join.
+    api.tickets
+        .lock()
+        .unwrap()
+        .push_back(ticket(TicketStatus::TimedOut));
+    assert!(manager.start_polling("ticket-3", "ada"));
+    assert_eq!(wait_for(&events, 1), vec![MatchmakingEvent::Failure]);
+    assert_eq!(network.calls().len(), 1);
+
+    // Stopping ends polling.
+    assert!(manager.start_polling("ticket-4", "ada"));
+    std::thread::sleep(Duration::from_millis(30));
+    manager.stop_polling();
+    // A poll already running on another worker may still finish; after that, nothing.
+    std::thread::sleep(Duration::from_millis(20));
+    let polled = api
+        .calls()
+        .iter()
+        .filter(|c| c.as_str() == "describe ticket-4")
+        .count();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        api.calls()
+            .iter()
+            .filter(|c| c.as_str() == "describe ticket-4")
+            .count(),
+        polled
+    );
 }
