@@ -57,6 +57,26 @@ pub static MATCHMAKING_EVENT_REQUESTS: Bus<dyn MatchmakingEventRequests> = Bus::
 /// DNS names of TLS-enabled GameLift fleets end with this; clients connect to those by name.
 const TLS_DNS_SUFFIX: &str = ".amazongamelift.com";
 
+/// Where a client connects: TLS fleets by DNS name (their certificates name the host), others by
+/// IP address.
+fn connection_config(
+    player_session_id: String,
+    dns_name: String,
+    ip_address: String,
+    port: u16,
+) -> SessionConnectionConfig {
+    SessionConnectionConfig {
+        player_session_id,
+        dns_name: if dns_name.ends_with(TLS_DNS_SUFFIX) {
+            dns_name
+        } else {
+            String::new()
+        },
+        ip_address,
+        port,
+    }
+}
+
 struct Shared {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
@@ -379,16 +399,12 @@ impl GameLiftClientManager {
                         .await?
                 }
             };
-            let config = SessionConnectionConfig {
-                player_session_id: player.player_session_id,
-                dns_name: if player.dns_name.ends_with(TLS_DNS_SUFFIX) {
-                    player.dns_name
-                } else {
-                    String::new()
-                },
-                ip_address: player.ip_address,
-                port: player.port,
-            };
+            let config = connection_config(
+                player.player_session_id,
+                player.dns_name,
+                player.ip_address,
+                player.port,
+            );
             let started = SESSION_HANDLING_CLIENT_REQUESTS
                 .broadcast_result(|network| network.request_player_join_session(&config));
             match started {
@@ -611,16 +627,12 @@ impl GameLiftClientManager {
                             MATCHMAKING_NOTIFICATIONS.broadcast(|l| l.on_match_error());
                             break;
                         };
-                        let config = SessionConnectionConfig {
+                        let config = connection_config(
                             player_session_id,
-                            dns_name: if ticket.dns_name.ends_with(TLS_DNS_SUFFIX) {
-                                ticket.dns_name.clone()
-                            } else {
-                                String::new()
-                            },
-                            ip_address: ticket.ip_address.clone(),
-                            port: ticket.port,
-                        };
+                            ticket.dns_name.clone(),
+                            ticket.ip_address.clone(),
+                            ticket.port,
+                        );
                         let started =
                             SESSION_HANDLING_CLIENT_REQUESTS.broadcast_result(|network| {
                                 network.request_player_join_session(&config)
