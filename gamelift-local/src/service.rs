@@ -163,6 +163,11 @@ fn token_offset(operation: &str, token: Option<&str>) -> Result<usize, ServiceEr
     offset.parse().map_err(|_| invalid())
 }
 
+/// A listing's output: `key` holds the page's items, `NextToken` the next page (if any).
+fn page_output(key: &'static str, items: impl Into<Value>, next: Option<String>) -> Value {
+    Value::map().with(key, items).with_opt("NextToken", next)
+}
+
 /// One page of `items`, and the token for the next page.
 fn paginate<T: Clone>(
     operation: &str,
@@ -444,7 +449,7 @@ impl Service {
             } else {
                 "GameSessions"
             };
-            Ok(Value::map().with(key, items).with_opt("NextToken", next))
+            Ok(page_output(key, items, next))
         })
     }
 
@@ -488,14 +493,13 @@ impl Service {
                 limit,
             );
             let next = more.then(|| next_token("SearchGameSessions", offset + page.len()));
-            Ok(Value::map()
-                .with(
-                    "GameSessions",
-                    page.iter()
-                        .map(|session| session.to_value())
-                        .collect::<Vec<_>>(),
-                )
-                .with_opt("NextToken", next))
+            Ok(page_output(
+                "GameSessions",
+                page.iter()
+                    .map(|session| session.to_value())
+                    .collect::<Vec<_>>(),
+                next,
+            ))
         })
     }
 
@@ -771,14 +775,13 @@ impl Service {
             }
             let limit = if id.is_some() { None } else { limit };
             let (page, next) = paginate("DescribePlayerSessions", &found, limit, token.as_deref())?;
-            Ok(Value::map()
-                .with(
-                    "PlayerSessions",
-                    page.iter()
-                        .map(|player| player.to_value())
-                        .collect::<Vec<_>>(),
-                )
-                .with_opt("NextToken", next))
+            Ok(page_output(
+                "PlayerSessions",
+                page.iter()
+                    .map(|player| player.to_value())
+                    .collect::<Vec<_>>(),
+                next,
+            ))
         })
     }
 
@@ -878,14 +881,13 @@ impl Service {
             } else {
                 paginate("DescribeFleetAttributes", &fleets, limit, token.as_deref())?
             };
-            Ok(Value::map()
-                .with(
-                    "FleetAttributes",
-                    page.iter()
-                        .map(|fleet| fleet.attributes())
-                        .collect::<Vec<_>>(),
-                )
-                .with_opt("NextToken", next))
+            Ok(page_output(
+                "FleetAttributes",
+                page.iter()
+                    .map(|fleet| fleet.attributes())
+                    .collect::<Vec<_>>(),
+                next,
+            ))
         })
     }
 
@@ -904,12 +906,11 @@ impl Service {
                 region.fleets.keys().cloned().collect()
             };
             let (page, next) = paginate("ListFleets", &ids, limit, token.as_deref())?;
-            Ok(Value::map()
-                .with(
-                    "FleetIds",
-                    page.into_iter().map(Value::from).collect::<Vec<_>>(),
-                )
-                .with_opt("NextToken", next))
+            Ok(page_output(
+                "FleetIds",
+                page.into_iter().map(Value::from).collect::<Vec<_>>(),
+                next,
+            ))
         })
     }
 
@@ -988,9 +989,7 @@ impl Service {
                 all.extend(region.locations.values().map(Location::to_value));
             }
             let (page, next) = paginate("ListLocations", &all, limit, token.as_deref())?;
-            Ok(Value::map()
-                .with("Locations", page)
-                .with_opt("NextToken", next))
+            Ok(page_output("Locations", page, next))
         })
     }
 
@@ -1105,9 +1104,7 @@ impl Service {
                 .map(Compute::to_value)
                 .collect();
             let (page, next) = paginate("ListCompute", &computes, limit, token.as_deref())?;
-            Ok(Value::map()
-                .with("ComputeList", page)
-                .with_opt("NextToken", next))
+            Ok(page_output("ComputeList", page, next))
         })
     }
 
@@ -1243,9 +1240,7 @@ impl Service {
                 .map(Alias::to_value)
                 .collect();
             let (page, next) = paginate("ListAliases", &aliases, limit, token.as_deref())?;
-            Ok(Value::map()
-                .with("Aliases", page)
-                .with_opt("NextToken", next))
+            Ok(page_output("Aliases", page, next))
         })
     }
 
@@ -1372,9 +1367,7 @@ impl Service {
                 limit,
                 token.as_deref(),
             )?;
-            Ok(Value::map()
-                .with("GameSessionQueues", page)
-                .with_opt("NextToken", next))
+            Ok(page_output("GameSessionQueues", page, next))
         })
     }
 

@@ -371,16 +371,7 @@ async fn reserved_player_sessions_time_out_after_sixty_seconds_and_free_their_sl
     let local = start().await;
     let session = local.session(1).await;
     let arn = session.game_session_id().unwrap();
-    let player = local
-        .client
-        .create_player_session()
-        .game_session_id(arn)
-        .player_id("slow")
-        .send()
-        .await
-        .unwrap()
-        .player_session
-        .unwrap();
+    let player = local.join(arn, "slow").await;
     local.clock.advance(Duration::from_secs(59));
     let still = local
         .client
@@ -407,14 +398,7 @@ async fn reserved_player_sessions_time_out_after_sixty_seconds_and_free_their_sl
     );
     assert!(timed_out.player_sessions()[0].termination_time().is_some());
     // The slot is free again.
-    local
-        .client
-        .create_player_session()
-        .game_session_id(arn)
-        .player_id("next")
-        .send()
-        .await
-        .unwrap();
+    local.join(arn, "next").await;
 }
 
 #[tokio::test]
@@ -423,14 +407,7 @@ async fn describe_player_sessions_by_id_game_session_player_and_status() {
     let session = local.session(10).await;
     let arn = session.game_session_id().unwrap();
     for player in ["a", "b", "c"] {
-        local
-            .client
-            .create_player_session()
-            .game_session_id(arn)
-            .player_id(player)
-            .send()
-            .await
-            .unwrap();
+        local.join(arn, player).await;
     }
     let all = local
         .client
@@ -549,16 +526,7 @@ async fn update_merges_properties_and_terminate_ends_players() {
         .collect();
     assert_eq!(properties, vec![("mode", "ctf"), ("map", "dust")]);
 
-    let player = local
-        .client
-        .create_player_session()
-        .game_session_id(arn)
-        .player_id("ada")
-        .send()
-        .await
-        .unwrap()
-        .player_session
-        .unwrap();
+    let player = local.join(arn, "ada").await;
     let ended = local
         .client
         .terminate_game_session()

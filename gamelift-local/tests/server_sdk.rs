@@ -95,6 +95,29 @@ impl Lab {
             .to_string()
     }
 
+    /// Registers `compute` in the default fleet and returns an auth token for it.
+    async fn compute_token(&self, compute: &str) -> String {
+        self.client
+            .register_compute()
+            .fleet_id(FLEET)
+            .compute_name(compute)
+            .ip_address("127.0.0.1")
+            .location(LOCATION)
+            .send()
+            .await
+            .unwrap();
+        self.client
+            .get_compute_auth_token()
+            .fleet_id(FLEET)
+            .compute_name(compute)
+            .send()
+            .await
+            .unwrap()
+            .auth_token()
+            .unwrap()
+            .to_string()
+    }
+
     /// Runs due timers now (the background tick does it within 250 ms anyway).
     fn tick(&self, by: Duration) {
         self.clock.advance(by);
@@ -443,26 +466,7 @@ async fn auth_tokens_unknown_fleets_and_duplicate_processes_are_refused_before_t
     .await;
     assert!(matches!(unknown_fleet, Err(Refused::Status(403))));
 
-    lab.client
-        .register_compute()
-        .fleet_id(FLEET)
-        .compute_name("host-1")
-        .ip_address("127.0.0.1")
-        .location(LOCATION)
-        .send()
-        .await
-        .unwrap();
-    let token = lab
-        .client
-        .get_compute_auth_token()
-        .fleet_id(FLEET)
-        .compute_name("host-1")
-        .send()
-        .await
-        .unwrap()
-        .auth_token()
-        .unwrap()
-        .to_string();
+    let token = lab.compute_token("host-1").await;
     let forged = Peer::connect_url(
         &url(&endpoint, "p1", FLEET, "host-1", Some("forged"), "i1"),
         "p1",
@@ -621,26 +625,7 @@ async fn the_envelope_retries_errors_and_the_remaining_actions() {
 async fn refresh_connection_hands_over_to_a_second_socket() {
     let lab = lab(true).await;
     let endpoint = lab.server.sdk_endpoint();
-    lab.client
-        .register_compute()
-        .fleet_id(FLEET)
-        .compute_name("host-1")
-        .ip_address("127.0.0.1")
-        .location(LOCATION)
-        .send()
-        .await
-        .unwrap();
-    let token = lab
-        .client
-        .get_compute_auth_token()
-        .fleet_id(FLEET)
-        .compute_name("host-1")
-        .send()
-        .await
-        .unwrap()
-        .auth_token()
-        .unwrap()
-        .to_string();
+    let token = lab.compute_token("host-1").await;
     let mut old = Peer::connect_url(
         &url(&endpoint, "p-r", FLEET, "host-1", Some(&token), "i1"),
         "p-r",

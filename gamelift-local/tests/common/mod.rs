@@ -83,6 +83,19 @@ where
 }
 
 impl Local {
+    /// Reserves a slot for `player` in `arn`.
+    pub async fn join(&self, arn: &str, player: &str) -> aws_sdk_gamelift::types::PlayerSession {
+        self.client
+            .create_player_session()
+            .game_session_id(arn)
+            .player_id(player)
+            .send()
+            .await
+            .expect("create player session")
+            .player_session
+            .expect("a player session")
+    }
+
     /// Creates an ACTIVE game session on the default fleet.
     pub async fn session(&self, maximum: i32) -> aws_sdk_gamelift::types::GameSession {
         self.client
