@@ -28,7 +28,7 @@ pub struct Admitted {
     /// This connection's id.
     pub connection: u64,
     /// Frames to write to the socket.
-    pub outbox: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub outbox: tokio::sync::mpsc::UnboundedReceiver<crate::state::Outgoing>,
 }
 
 /// The query string of a Server SDK connection, parsed leniently: any order, encoded or not.
@@ -369,6 +369,28 @@ impl Service {
             },
         );
         true
+    }
+
+    /// Closes every live connection of a process with `code` (for example 1011 to make the SDK
+    /// reconnect, 1000 to make it stop), as the production service does when a connection ends.
+    /// Returns how many connections were told to close.
+    pub fn close_connections(&self, process_id: &str, code: u16, reason: &str) -> usize {
+        let state = self.state.lock();
+        let mut closed = 0;
+        for region in state.regions.values() {
+            if let Some(process) = region.processes.get(process_id) {
+                for connection in &process.connections {
+                    let close = crate::state::Outgoing::Close {
+                        code,
+                        reason: reason.to_string(),
+                    };
+                    if connection.sender.send(close).is_ok() {
+                        closed += 1;
+                    }
+                }
+            }
+        }
+        closed
     }
 
     /// The ids of the connected server processes of a fleet.

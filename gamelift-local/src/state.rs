@@ -565,13 +565,22 @@ pub enum Timer {
     TerminationDeadline { region: String, process: String },
 }
 
+/// What the service writes to one server-process connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A text frame.
+    Text(String),
+    /// Close the connection with this close code and reason.
+    Close { code: u16, reason: String },
+}
+
 /// One WebSocket connection of a server process.
 #[derive(Debug)]
 pub struct ProcessConnection {
     pub id: u64,
     pub idempotency_token: Option<String>,
     /// Frames to write to this connection.
-    pub sender: tokio::sync::mpsc::UnboundedSender<String>,
+    pub sender: tokio::sync::mpsc::UnboundedSender<Outgoing>,
 }
 
 /// A game server process connected over the Server SDK 5 WebSocket.
@@ -606,7 +615,7 @@ impl Process {
     /// Sends a push to the newest connection.
     pub fn push(&self, message: String) {
         if let Some(connection) = self.connections.last() {
-            let _ = connection.sender.send(message);
+            let _ = connection.sender.send(Outgoing::Text(message));
         }
     }
 

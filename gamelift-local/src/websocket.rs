@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::processes::{Admitted, parse_query};
 use crate::service::Service;
+use crate::state::Outgoing;
 
 /// The largest message a process may send.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -62,22 +63,33 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     let (replies, mut reply_queue) = tokio::sync::mpsc::unbounded_channel::<String>();
     // One writer: pushes from the service and replies to this connection's requests.
     let writing = tokio::spawn(async move {
+        let mut close = CloseFrame {
+            code: 1000,
+            reason: "closed by gamelift-local".into(),
+        };
         loop {
             let frame = tokio::select! {
                 frame = outbox.recv() => frame,
-                frame = reply_queue.recv() => frame,
+                frame = reply_queue.recv() => frame.map(Outgoing::Text),
             };
-            let Some(frame) = frame else { break };
-            if writer.send(Message::Text(frame.into())).await.is_err() {
-                break;
+            match frame {
+                Some(Outgoing::Text(text)) => {
+                    if writer.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Outgoing::Close { code, reason }) => {
+                    close = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    break;
+                }
+                None => break,
             }
         }
-        let _ = writer
-            .send(Message::Close(Some(CloseFrame {
-                code: 1000,
-                reason: "closed by gamelift-local".into(),
-            })))
-            .await;
+        let _ = writer.send(Message::Close(Some(close))).await;
+        let _ = writer.close().await;
     });
     while let Some(message) = reader.next().await {
         match message {

@@ -1,0 +1,470 @@
+//! The Server SDK against `gamelift-local` over a real WebSocket, driven from the control plane
+//! by the real `aws-sdk-gamelift` client.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_sdk_gamelift::types::TerminationMode;
+use common::{FLEET, eventually, fast, start, start_with};
+use futures_util::StreamExt;
+use gamelift_server::sdk::{
+    DescribePlayerSessionsRequest, FleetRoleCredentialsRequest, GameLiftServerSdk, GameSession,
+    PlayerSessionCreationPolicy, PlayerSessionStatus, ProcessParameters, SdkConfig,
+    ServerParameters,
+};
+use gamelift_server::{GameLiftError, ServiceErrorKind};
+use tokio::sync::mpsc;
+
+/// Process parameters that report placed sessions on a channel.
+fn reporting(port: u16) -> (ProcessParameters, mpsc::UnboundedReceiver<GameSession>) {
+    let (sessions, placed) = mpsc::unbounded_channel();
+    let process = ProcessParameters::new(port, move |session| {
+        let _ = sessions.send(session);
+    });
+    (process, placed)
+}
+
+async fn next(placed: &mut mpsc::UnboundedReceiver<GameSession>) -> GameSession {
+    tokio::time::timeout(Duration::from_secs(10), placed.recv())
+        .await
+        .expect("a session is placed within 10 s")
+        .expect("the callback is alive")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_lifecycle() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-1").await, fast())
+        .await
+        .expect("connected");
+    assert!(sdk.is_connected());
+    assert_eq!(
+        sdk.game_session_id(),
+        Err(GameLiftError::GameSessionIdNotSet)
+    );
+    assert_eq!(
+        sdk.activate_game_session().await,
+        Err(GameLiftError::ProcessNotReady)
+    );
+
+    let health_checks = Arc::new(AtomicUsize::new(0));
+    let counted = health_checks.clone();
+    let (process, mut placed) = reporting(7101);
+    let process = process
+        .log_path("/local/game/logs")
+        .on_health_check(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            true
+        });
+    sdk.process_ready(process).await.expect("ready");
+    assert!(sdk.is_ready());
+
+    let arn = local.create_session(4).await;
+    let session = next(&mut placed).await;
+    assert_eq!(session.game_session_id, arn);
+    assert_eq!(session.name, "test game");
+    assert_eq!(session.fleet_id, FLEET);
+    assert_eq!(session.port, 7101);
+    assert_eq!(session.maximum_player_session_count, 4);
+    assert_eq!(session.game_properties["mode"], "ctf");
+    assert_eq!(sdk.game_session_id(), Ok(arn.clone()));
+    assert_eq!(local.session_status(&arn).await, "ACTIVATING");
+    sdk.activate_game_session().await.expect("activated");
+    assert_eq!(local.session_status(&arn).await, "ACTIVE");
+
+    let player = local.join(&arn, "player-1").await;
+    assert_eq!(local.player_status(&player).await, "RESERVED");
+    sdk.accept_player_session(&player).await.expect("accepted");
+    assert_eq!(local.player_status(&player).await, "ACTIVE");
+    let mut request = DescribePlayerSessionsRequest::for_game_session(&arn);
+    request.status = Some(PlayerSessionStatus::Active);
+    let listed = sdk.describe_player_sessions(&request).await.unwrap();
+    assert_eq!(listed.player_sessions.len(), 1);
+    assert_eq!(listed.player_sessions[0].player_id, "player-1");
+    assert_eq!(listed.player_sessions[0].port, 7101);
+    sdk.remove_player_session(&player).await.expect("removed");
+    assert_eq!(local.player_status(&player).await, "COMPLETED");
+
+    sdk.update_player_session_creation_policy(PlayerSessionCreationPolicy::DenyAll)
+        .await
+        .unwrap();
+    let refused = local
+        .client
+        .create_player_session()
+        .game_session_id(&arn)
+        .player_id("late")
+        .send()
+        .await;
+    assert!(refused.is_err(), "DENY_ALL refuses new players");
+
+    let certificate = sdk.compute_certificate().await.unwrap();
+    assert_eq!(certificate.compute_name, "host-1");
+    let role = FleetRoleCredentialsRequest {
+        role_arn: "arn:aws:iam::123456789012:role/game".into(),
+        role_session_name: String::new(),
+    };
+    assert_eq!(
+        sdk.fleet_role_credentials(&role).await,
+        Err(GameLiftError::FleetRoleCredentialsUnavailable)
+    );
+
+    eventually("two health checks", || {
+        health_checks.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+
+    sdk.process_ending().await.expect("ending");
+    assert!(!sdk.is_ready());
+    assert_eq!(local.session_status(&arn).await, "TERMINATED");
+    sdk.destroy().await.unwrap();
+    assert!(!sdk.is_connected());
+    assert_eq!(
+        sdk.compute_certificate().await,
+        Err(GameLiftError::NotInitialized)
+    );
+    local.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_reused_and_timed_out_player_sessions_are_refused() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-2").await, fast())
+        .await
+        .unwrap();
+    let (process, mut placed) = reporting(7102);
+    sdk.process_ready(process).await.unwrap();
+    let arn = local.create_session(4).await;
+    next(&mut placed).await;
+    sdk.activate_game_session().await.unwrap();
+
+    let forged = sdk.accept_player_session("psess-forged").await;
+    assert_eq!(
+        forged.as_ref().err().and_then(GameLiftError::service_kind),
+        Some(ServiceErrorKind::NotFound),
+        "{forged:?}"
+    );
+    assert!(matches!(
+        sdk.accept_player_session("not a ticket").await,
+        Err(GameLiftError::Validation {
+            field: "player_session_id",
+            ..
+        })
+    ));
+
+    let player = local.join(&arn, "player-1").await;
+    sdk.accept_player_session(&player).await.unwrap();
+    let reused = sdk.accept_player_session(&player).await;
+    assert_eq!(
+        reused.err().and_then(|e| e.service_kind()),
+        Some(ServiceErrorKind::BadRequest)
+    );
+
+    let late = local.join(&arn, "player-2").await;
+    local.clock.advance(Duration::from_secs(61));
+    local.server.service().tick();
+    let timed_out = sdk.accept_player_session(&late).await;
+    assert!(
+        matches!(&timed_out, Err(GameLiftError::Service { message, .. }) if message.contains("TIMEDOUT")),
+        "{timed_out:?}"
+    );
+    sdk.destroy().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_reconnects_after_the_service_drops_the_connection() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-3").await, fast())
+        .await
+        .unwrap();
+    let (process, mut placed) = reporting(7103);
+    sdk.process_ready(process).await.unwrap();
+    assert_eq!(sdk.connections_opened(), 1);
+
+    // An abnormal close: the SDK reconnects with the same URL and carries on.
+    let closed = local
+        .server
+        .service()
+        .close_connections("process-3", 1011, "internal error");
+    assert_eq!(closed, 1);
+    eventually("a second connection", || sdk.connections_opened() == 2).await;
+    eventually("the connection is back", || sdk.is_connected()).await;
+    let arn = local.create_session(2).await;
+    assert_eq!(next(&mut placed).await.game_session_id, arn);
+    sdk.activate_game_session()
+        .await
+        .expect("works after the reconnect");
+
+    // A normal close means "stop": no reconnect, and calls say why.
+    local
+        .server
+        .service()
+        .close_connections("process-3", 1000, "bye");
+    eventually("the connection to close", || !sdk.is_connected()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sdk.connections_opened(), 2);
+    assert!(matches!(
+        sdk.compute_certificate().await,
+        Err(GameLiftError::NotConnected(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_connection_opens_the_new_socket_before_closing_the_old() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-4").await, fast())
+        .await
+        .unwrap();
+    let (process, mut placed) = reporting(7104);
+    sdk.process_ready(process).await.unwrap();
+    assert!(local.server.service().refresh_connection("process-4"));
+    eventually("the refreshed connection", || sdk.connections_opened() == 2).await;
+    // Pushes go to the newest connection; requests use it.
+    let arn = local.create_session(2).await;
+    assert_eq!(next(&mut placed).await.game_session_id, arn);
+    sdk.activate_game_session().await.unwrap();
+    // The old connection was closed normally, which does not count as a drop: no reconnect.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sdk.connections_opened(), 2);
+    assert!(sdk.is_connected());
+    assert_eq!(local.session_status(&arn).await, "ACTIVE");
+    // Reconnects now use the refreshed token (the original one could have expired).
+    local
+        .server
+        .service()
+        .close_connections("process-4", 1011, "drop");
+    eventually("a reconnect", || {
+        sdk.connections_opened() == 3 && sdk.is_connected()
+    })
+    .await;
+    sdk.compute_certificate().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_process_reaches_the_callback_with_the_termination_time() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-5").await, fast())
+        .await
+        .unwrap();
+    let (terminations, mut terminated) = mpsc::unbounded_channel();
+    let (process, mut placed) = reporting(7105);
+    let process = process.on_process_terminate(move || {
+        let _ = terminations.send(());
+    });
+    sdk.process_ready(process).await.unwrap();
+    assert_eq!(
+        sdk.termination_time(),
+        Err(GameLiftError::TerminationTimeNotSet)
+    );
+    let arn = local.create_session(2).await;
+    next(&mut placed).await;
+    sdk.activate_game_session().await.unwrap();
+    local
+        .client
+        .terminate_game_session()
+        .game_session_id(&arn)
+        .termination_mode(TerminationMode::TriggerOnProcessTerminate)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), terminated.recv())
+        .await
+        .expect("OnProcessTerminate within 10 s");
+    let at = sdk.termination_time().expect("set by TerminateProcess");
+    assert!(at > std::time::UNIX_EPOCH);
+    sdk.process_ending().await.unwrap();
+    assert_eq!(local.session_status(&arn).await, "TERMINATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminate_callback_the_sdk_ends_the_process_itself() {
+    let local = start().await;
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-6").await, fast())
+        .await
+        .unwrap();
+    let (process, mut placed) = reporting(7106);
+    sdk.process_ready(process).await.unwrap();
+    let arn = local.create_session(2).await;
+    next(&mut placed).await;
+    sdk.activate_game_session().await.unwrap();
+    local
+        .client
+        .terminate_game_session()
+        .game_session_id(&arn)
+        .termination_mode(TerminationMode::TriggerOnProcessTerminate)
+        .send()
+        .await
+        .unwrap();
+    eventually("the SDK to close", || !sdk.is_connected()).await;
+    assert_eq!(local.session_status(&arn).await, "TERMINATED");
+    assert_eq!(
+        sdk.activate_game_session().await,
+        Err(GameLiftError::NotInitialized)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_and_failed_connections_are_typed() {
+    let local = start().await;
+    let good = local.parameters("host-1", "process-7").await;
+    let forged = ServerParameters::builder()
+        .websocket_url(local.server.sdk_endpoint())
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id("process-7")
+        .auth_token("forged-token")
+        .build()
+        .unwrap();
+    let refused = GameLiftServerSdk::init_with(forged, fast()).await;
+    assert!(
+        matches!(
+            refused,
+            Err(GameLiftError::ConnectForbidden { status: 403, .. })
+        ),
+        "{refused:?}"
+    );
+    // The same process id twice is refused while the first is connected.
+    let _first = GameLiftServerSdk::init_with(good.clone(), fast())
+        .await
+        .unwrap();
+    assert!(matches!(
+        GameLiftServerSdk::init_with(good, fast()).await,
+        Err(GameLiftError::ConnectForbidden { .. })
+    ));
+
+    // Nothing listening: bounded attempts, then a typed failure naming the endpoint.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let nowhere = ServerParameters::builder()
+        .websocket_url(format!("ws://127.0.0.1:{port}"))
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id("p")
+        .auth_token("t")
+        .build()
+        .unwrap();
+    let config = SdkConfig {
+        connect_attempts: 3,
+        ..fast()
+    };
+    match GameLiftServerSdk::init_with(nowhere, config).await {
+        Err(GameLiftError::ConnectFailed { url, .. }) => {
+            assert_eq!(url, format!("ws://127.0.0.1:{port}/"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_timeouts_in_a_row_replace_a_silent_connection() {
+    // A WebSocket server that accepts and never answers: a half-open connection as the SDK
+    // sees it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if let Ok(socket) = tokio_tungstenite::accept_async(stream).await {
+                let (sink, mut reader) = socket.split();
+                sockets.push(sink);
+                tokio::spawn(async move { while reader.next().await.is_some() {} });
+            }
+        }
+    });
+    let parameters = ServerParameters::builder()
+        .websocket_url(format!("ws://{address}"))
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id("silent")
+        .auth_token("t")
+        .build()
+        .unwrap();
+    let config = SdkConfig {
+        request_timeout: Duration::from_millis(150),
+        ..fast()
+    };
+    let sdk = GameLiftServerSdk::init_with(parameters, config)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(matches!(
+            sdk.compute_certificate().await,
+            Err(GameLiftError::Timeout { .. })
+        ));
+    }
+    eventually("a replacement connection", || {
+        accepted.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    assert_eq!(sdk.connections_opened(), 2);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_with_the_services_certificate() {
+    let directory =
+        std::env::temp_dir().join(format!("gamelift-server-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    // The control-plane client would need the certificate too; this test creates sessions
+    // through the service directly and lets computes connect without a token.
+    let local = start_with(|builder| {
+        builder
+            .tls(true)
+            .certificate_directory(&directory)
+            .require_auth_token(false)
+    })
+    .await;
+    assert!(local.server.sdk_endpoint().starts_with("wss://"));
+    let parameters = ServerParameters::builder()
+        .websocket_url(local.server.sdk_endpoint())
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id("process-tls")
+        .auth_token("not-checked")
+        .build()
+        .unwrap();
+    // Without trusting the certificate, TLS fails (and is not retried as a refusal).
+    let untrusted = SdkConfig {
+        connect_attempts: 1,
+        ..fast()
+    };
+    assert!(matches!(
+        GameLiftServerSdk::init_with(parameters.clone(), untrusted).await,
+        Err(GameLiftError::ConnectFailed { .. })
+    ));
+    let trusted = SdkConfig {
+        extra_root_certificates: vec![local.server.certificate_path().unwrap().to_path_buf()],
+        ..fast()
+    };
+    let sdk = GameLiftServerSdk::init_with(parameters, trusted)
+        .await
+        .unwrap();
+    let (process, mut placed) = reporting(7109);
+    sdk.process_ready(process).await.unwrap();
+    let input = gamelift_local::wire::decode_json(
+        br#"{"FleetId": "fleet-local", "Location": "custom-local", "MaximumPlayerSessionCount": 2}"#,
+    )
+    .unwrap();
+    let created = local
+        .server
+        .service()
+        .call("CreateGameSession", None, &input)
+        .expect("placed");
+    let output: serde_json::Value =
+        serde_json::from_slice(&gamelift_local::wire::encode_json(&created)).unwrap();
+    let arn = output["GameSession"]["GameSessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(next(&mut placed).await.game_session_id, arn);
+    sdk.activate_game_session().await.unwrap();
+    sdk.destroy().await.unwrap();
+    let _ = std::fs::remove_dir_all(directory);
+}
