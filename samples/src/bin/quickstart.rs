@@ -1,0 +1,388 @@
+//! The one-command quickstart: a whole multiplayer session on this machine, through the buses.
+//!
+//! ```sh
+//! cargo run -p samples --bin quickstart
+//! ```
+//!
+//! It starts `gamelift-local` in this process, starts the sample game server (in this process,
+//! over its own WebSocket; or as child processes with `--child-processes`), then plays the story
+//! with the client manager: create a session, find it, four players join over TCP with their
+//! player session ids, a forged id is refused, a few ticks, everyone leaves, the session ends on
+//! its own and a fresh process is ready for the next one. Exits 0 when every step worked;
+//! otherwise it says which step failed and exits 1.
+
+use std::net::SocketAddr;
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use gamelift_client::GameLiftClientConfig;
+use gamelift_local::{RunningServer, Server};
+use gamelift_server::sdk::SdkConfig;
+use samples::anywhere::{Compute, control_plane};
+use samples::client::TcpPlayers;
+use samples::narrative::Narrator;
+use samples::server::{Credentials, GameServerOptions, ServerEvent};
+use samples::story::GameClient;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::{mpsc, oneshot};
+
+const FLEET: &str = "fleet-local";
+const LOCATION: &str = "custom-local";
+const REGION: &str = "us-west-2";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quickstart",
+    about = "A whole GameLift session on this machine"
+)]
+struct Args {
+    /// Players who join.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    players: u32,
+    /// Game ticks to play.
+    #[arg(long, default_value_t = 3)]
+    ticks: u32,
+    /// Run game servers as child processes (the `game-server` binary next to this one)
+    /// instead of in this process.
+    #[arg(long)]
+    child_processes: bool,
+    /// How many game-server processes to start with --child-processes.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    servers: u32,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Log filter.
+    #[arg(long, env = "RUST_LOG", default_value = "warn")]
+    log: String,
+}
+
+/// A step that failed, and why.
+struct Failed {
+    step: String,
+    error: String,
+}
+
+trait Step<T> {
+    fn step(self, step: &str) -> Result<T, Failed>;
+}
+
+impl<T, E: ToString> Step<T> for Result<T, E> {
+    fn step(self, step: &str) -> Result<T, Failed> {
+        self.map_err(|e| Failed {
+            step: step.to_string(),
+            error: e.to_string(),
+        })
+    }
+}
+
+/// The game servers, in process or as children; their events arrive on one channel.
+enum Servers {
+    InProcess {
+        stop: Option<oneshot::Sender<()>>,
+        task: tokio::task::JoinHandle<Result<(), String>>,
+    },
+    Children(Vec<tokio::process::Child>),
+}
+
+impl Servers {
+    async fn stop(self) {
+        match self {
+            Servers::InProcess { mut stop, task } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+            }
+            Servers::Children(children) => {
+                for mut child in children {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+    }
+}
+
+async fn start_servers(
+    args: &Args,
+    local: &RunningServer,
+    events: mpsc::UnboundedSender<(usize, ServerEvent)>,
+) -> Result<Servers, String> {
+    if !args.child_processes {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let options = GameServerOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            credentials: Credentials::Register {
+                client: control_plane(Some(&local.endpoint()), REGION).await,
+                compute: Compute {
+                    fleet_id: FLEET.into(),
+                    location: LOCATION.into(),
+                    compute_name: "quickstart-host".into(),
+                    ip_address: "127.0.0.1".into(),
+                },
+            },
+            sdk: SdkConfig::default(),
+            sessions: None,
+            process_prefix: "quickstart".into(),
+        };
+        let (forward, mut reported) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(event) = reported.recv().await {
+                let _ = events.send((0, event));
+            }
+        });
+        let task = tokio::spawn(samples::server::run(options, forward, async move {
+            let _ = stopped.await;
+        }));
+        return Ok(Servers::InProcess {
+            stop: Some(stop),
+            task,
+        });
+    }
+    let binary = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name(format!("game-server{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        return Err(format!(
+            "{} is missing; build it with `cargo build -p samples --bins`",
+            binary.display()
+        ));
+    }
+    let mut children = Vec::new();
+    for index in 0..args.servers as usize {
+        let mut child = tokio::process::Command::new(&binary)
+            .args(["--register", "--control-endpoint", &local.endpoint()])
+            .args(["--compute-name", &format!("quickstart-host-{index}")])
+            .args(["--process-prefix", &format!("child-{index}")])
+            .env_remove("GAMELIFT_SDK_PROCESS_ID")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(event) = line.parse() {
+                    let _ = events.send((index, event));
+                }
+            }
+        });
+        children.push(child);
+    }
+    Ok(Servers::Children(children))
+}
+
+/// Waits for the first event `wanted` accepts.
+async fn expect<T>(
+    events: &mut mpsc::UnboundedReceiver<(usize, ServerEvent)>,
+    what: &str,
+    mut wanted: impl FnMut(usize, &ServerEvent) -> Option<T>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some((index, event))) => {
+                if let Some(found) = wanted(index, &event) {
+                    return Ok(found);
+                }
+            }
+            Ok(None) => return Err(format!("the game servers stopped before {what}")),
+            Err(_) => return Err(format!("no {what} within 30 s")),
+        }
+    }
+}
+
+async fn story(args: &Args, say: Narrator) -> Result<(), Failed> {
+    let local = Server::builder()
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .require_auth_token(true)
+        .start()
+        .await
+        .step("start gamelift-local")?;
+    say.say(format!(
+        "gamelift-local is up: control plane {}, game servers connect to {}",
+        local.endpoint(),
+        local.sdk_endpoint()
+    ));
+
+    let (events_in, mut events) = mpsc::unbounded_channel();
+    let servers = start_servers(args, &local, events_in)
+        .await
+        .step("start the game servers")?;
+    let expected = if args.child_processes {
+        args.servers
+    } else {
+        1
+    };
+    let mut ports = std::collections::HashMap::new();
+    for _ in 0..expected {
+        let (index, process, port) =
+            expect(
+                &mut events,
+                "a ready game server",
+                |index, event| match event {
+                    ServerEvent::Ready { process_id, port } => {
+                        Some((index, process_id.clone(), *port))
+                    }
+                    _ => None,
+                },
+            )
+            .await
+            .step("wait for the game servers")?;
+        ports.insert(index, port);
+        say.say(format!(
+            "game server {process} is ready (registered its compute, connected over the SDK 5 WebSocket, players on port {port})"
+        ));
+    }
+
+    let config = GameLiftClientConfig::builder()
+        .region(REGION)
+        .endpoint_url(local.endpoint())
+        .static_credentials("local", "local")
+        .fleet_id(FLEET)
+        .location(LOCATION)
+        .build();
+    let client = GameClient::start(config).step("start the client manager")?;
+    say.say("client manager is handling the session request buses");
+
+    let started = Instant::now();
+    let session_id = client
+        .create_session("quickstart duel", args.players)
+        .await
+        .step("create a session")?;
+    say.say(format!(
+        "created session {session_id} in {} ms",
+        started.elapsed().as_millis()
+    ));
+    let (host, max_players) =
+        expect(
+            &mut events,
+            "the session on a server",
+            |index, event| match event {
+                ServerEvent::SessionStarted {
+                    session_id: started,
+                    max_players,
+                } if *started == session_id => Some((index, *max_players)),
+                _ => None,
+            },
+        )
+        .await
+        .step("the server hosts the session")?;
+    say.say(format!(
+        "game server #{host} voted yes and activated it ({max_players} players max)"
+    ));
+
+    let found = client
+        .find_session(&session_id)
+        .await
+        .step("search for the session")?;
+    say.say(format!(
+        "search found it: {:?}, {}/{} players, {}:{}",
+        found.status, found.current_players, found.max_players, found.ip_address, found.port
+    ));
+
+    for n in 1..=args.players {
+        let player = format!("player-{n}");
+        let joined = Instant::now();
+        let connection = client
+            .join(&session_id, &player)
+            .await
+            .step(&format!("{player} joins"))?;
+        say.say(format!(
+            "{player} joined with {} in {} ms: connected over TCP, the server validated the ticket",
+            connection.player_session_id,
+            joined.elapsed().as_millis()
+        ));
+    }
+    let port = ports.get(&host).copied().unwrap_or(found.port);
+    let refused = TcpPlayers::try_ticket("127.0.0.1", port, "psess-forged-ticket")
+        .step("present a forged ticket")?;
+    if !refused.starts_with(samples::protocol::DENIED) {
+        return Err(Failed {
+            step: "present a forged ticket".into(),
+            error: format!("the server answered {refused:?}"),
+        });
+    }
+    say.say(format!("a forged ticket was refused: {refused}"));
+
+    for tick in 1..=args.ticks {
+        let states = client.tick(tick).await.step(&format!("tick {tick}"))?;
+        let expected = format!("STATE {tick} {}", args.players);
+        if states.iter().any(|state| *state != expected) {
+            return Err(Failed {
+                step: format!("tick {tick}"),
+                error: format!("expected {expected:?} for every player, got {states:?}"),
+            });
+        }
+        say.say(format!(
+            "tick {tick}: all {} players see {expected:?}",
+            states.len()
+        ));
+    }
+
+    client.leave().await.step("players leave")?;
+    say.say(format!("all {} players left", args.players));
+    expect(
+        &mut events,
+        "the end of the session",
+        |index, event| match event {
+            ServerEvent::SessionEnded { .. } if index == host => Some(()),
+            _ => None,
+        },
+    )
+    .await
+    .step("the session ends when the last player leaves")?;
+    say.say("the last player left, so the server ended the session (ProcessEnding)");
+    let (process, _) = expect(&mut events, "a fresh process", |index, event| match event {
+        ServerEvent::Ready { process_id, port } if index == host => {
+            Some((process_id.clone(), *port))
+        }
+        _ => None,
+    })
+    .await
+    .step("a fresh process gets ready")?;
+    say.say(format!(
+        "a fresh process {process} is ready for the next session"
+    ));
+
+    drop(client);
+    servers.stop().await;
+    local.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let say = Narrator::new();
+    match tokio::time::timeout(Duration::from_secs(args.timeout), story(&args, say)).await {
+        Ok(Ok(())) => {
+            say.say(format!("quickstart finished in {:.2} s", say.elapsed()));
+            ExitCode::SUCCESS
+        }
+        Ok(Err(failed)) => {
+            eprintln!(
+                "quickstart FAILED at step \"{}\": {}",
+                failed.step, failed.error
+            );
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "quickstart FAILED: did not finish within {} s",
+                args.timeout
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
