@@ -1,0 +1,65 @@
+//! The quickstart, run as a newcomer runs it, tells the whole story and exits 0.
+
+use std::process::Command;
+
+#[test]
+fn the_quickstart_plays_the_whole_story() {
+    let output = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .args(["--timeout", "60"])
+        .output()
+        .expect("the quickstart runs");
+    let story = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{story}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for step in [
+        "gamelift-local is up",
+        "is ready (registered its compute",
+        "created session arn:aws:gamelift:",
+        "voted yes and activated it (4 players max)",
+        "search found it: Active, 0/4 players",
+        "player-4 joined with psess-",
+        "a forged ticket was refused: DENIED",
+        "tick 3: all 4 players see \"STATE 3 4\"",
+        "all 4 players left",
+        "the server ended the session",
+        "is ready for the next session",
+        "quickstart finished",
+    ] {
+        assert!(story.contains(step), "missing {step:?} in:\n{story}");
+    }
+}
+
+#[test]
+fn server_events_read_back_what_they_print() {
+    use samples::server::ServerEvent;
+    for event in [
+        ServerEvent::Ready {
+            process_id: "p-1".into(),
+            port: 7777,
+        },
+        ServerEvent::SessionStarted {
+            session_id: "arn:aws:gamelift:us-west-2::gamesession/f/g".into(),
+            max_players: 4,
+        },
+        ServerEvent::PlayerJoined {
+            connection: 3,
+            player_session_id: "psess-1".into(),
+        },
+        ServerEvent::PlayerRefused {
+            connection: 4,
+            ticket: "forged ticket".into(),
+        },
+        ServerEvent::PlayerLeft { connection: 3 },
+        ServerEvent::SessionEnded {
+            session_id: "s".into(),
+        },
+    ] {
+        assert_eq!(event.to_string().parse::<ServerEvent>(), Ok(event));
+    }
+    assert!("NONSENSE 1".parse::<ServerEvent>().is_err());
+    assert!("READY p not-a-port".parse::<ServerEvent>().is_err());
+}
