@@ -34,6 +34,28 @@ async fn next(placed: &mut mpsc::UnboundedReceiver<GameSession>) -> GameSession 
         .expect("the callback is alive")
 }
 
+/// A ready process on `port` hosting an active session; returns the SDK, the session id and the
+/// channel of later placements.
+async fn hosting(
+    local: &common::Local,
+    process_id: &str,
+    process: ProcessParameters,
+    mut placed: mpsc::UnboundedReceiver<GameSession>,
+) -> (
+    GameLiftServerSdk,
+    String,
+    mpsc::UnboundedReceiver<GameSession>,
+) {
+    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", process_id).await, fast())
+        .await
+        .expect("connected");
+    sdk.process_ready(process).await.expect("ready");
+    let arn = local.create_session(4).await;
+    assert_eq!(next(&mut placed).await.game_session_id, arn);
+    sdk.activate_game_session().await.expect("activated");
+    (sdk, arn, placed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_lifecycle() {
     let local = start().await;
@@ -131,14 +153,8 @@ async fn the_whole_lifecycle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_reused_and_timed_out_player_sessions_are_refused() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-2").await, fast())
-        .await
-        .unwrap();
-    let (process, mut placed) = reporting(7102);
-    sdk.process_ready(process).await.unwrap();
-    let arn = local.create_session(4).await;
-    next(&mut placed).await;
-    sdk.activate_game_session().await.unwrap();
+    let (process, placed) = reporting(7102);
+    let (sdk, arn, _placed) = hosting(&local, "process-2", process, placed).await;
 
     let forged = sdk.accept_player_session("psess-forged").await;
     assert_eq!(
@@ -281,14 +297,8 @@ async fn terminate_process_reaches_the_callback_with_the_termination_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_terminate_callback_the_sdk_ends_the_process_itself() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-6").await, fast())
-        .await
-        .unwrap();
-    let (process, mut placed) = reporting(7106);
-    sdk.process_ready(process).await.unwrap();
-    let arn = local.create_session(2).await;
-    next(&mut placed).await;
-    sdk.activate_game_session().await.unwrap();
+    let (process, placed) = reporting(7106);
+    let (sdk, arn, _placed) = hosting(&local, "process-6", process, placed).await;
     local
         .client
         .terminate_game_session()

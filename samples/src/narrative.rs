@@ -1,4 +1,4 @@
-//! Timestamped output for the sample programs.
+//! Timestamped output and logging set-up for the sample programs.
 
 use std::time::Instant;
 
@@ -31,4 +31,15 @@ impl Narrator {
     pub fn say(&self, text: impl AsRef<str>) {
         println!("[{:7.3}s] {}", self.elapsed(), text.as_ref());
     }
+}
+
+/// Sends `tracing` output to stderr with `filter` (a level or a directive; `warn` if invalid), so
+/// stdout stays the program's own story.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -91,12 +91,7 @@ async fn play(args: &Args, say: Narrator) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    samples::narrative::init_logging(&args.log);
     let say = Narrator::new();
     match play(&args, say).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -65,12 +65,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    samples::narrative::init_logging(&args.log);
     let credentials = if args.register {
         Credentials::Register {
             client: control_plane(args.control_endpoint.as_deref(), &args.region).await,
