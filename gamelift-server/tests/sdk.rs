@@ -478,3 +478,135 @@ async fn wss_with_the_services_certificate() {
     sdk.destroy().await.unwrap();
     let _ = std::fs::remove_dir_all(directory);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigv4_query_signing_connects_where_the_service_takes_sigv4() {
+    // With `--auth none` the local service admits SigV4-signed connections (it does not hold
+    // the keys to verify them); a token-only service refuses them before the upgrade.
+    let open = start_with(|builder| builder.require_auth_token(false)).await;
+    let signed = |endpoint: String| {
+        ServerParameters::builder()
+            .websocket_url(endpoint)
+            .fleet_id(FLEET)
+            .host_id("host-1")
+            .process_id("process-sigv4")
+            .aws_region("us-west-2")
+            .access_key("AKIDLOCAL")
+            .secret_key("secret")
+            .build()
+            .unwrap()
+    };
+    let sdk = GameLiftServerSdk::init_with(signed(open.server.sdk_endpoint()), fast())
+        .await
+        .expect("SigV4 connection admitted");
+    let (process, _placed) = reporting(7110);
+    sdk.process_ready(process).await.unwrap();
+    sdk.destroy().await.unwrap();
+
+    let strict = start().await;
+    assert!(matches!(
+        GameLiftServerSdk::init_with(signed(strict.server.sdk_endpoint()), fast()).await,
+        Err(GameLiftError::ConnectForbidden { status: 403, .. })
+    ));
+}
+
+/// A scripted service: answers every request with success and records what it received.
+async fn recording_service() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use futures_util::SinkExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = socket.next().await {
+                    let Ok(text) = message.to_text() else {
+                        continue;
+                    };
+                    let Ok(request) = serde_json::from_str::<serde_json::Value>(text) else {
+                        continue;
+                    };
+                    let answer = serde_json::json!({
+                        "Action": request["Action"],
+                        "RequestId": request["RequestId"],
+                        "StatusCode": 200,
+                    });
+                    log.lock().unwrap().push(request);
+                    let message =
+                        tokio_tungstenite::tungstenite::Message::Text(answer.to_string().into());
+                    if socket.send(message).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("ws://{address}"), received)
+}
+
+fn heartbeats(received: &std::sync::Mutex<Vec<serde_json::Value>>) -> Vec<bool> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r["Action"] == "HeartbeatServerProcess")
+        .map(|r| r["HealthStatus"].as_bool().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_start_at_once_and_a_slow_health_check_reports_unhealthy() {
+    let (endpoint, received) = recording_service().await;
+    let parameters = |process: &str| {
+        ServerParameters::builder()
+            .websocket_url(&endpoint)
+            .fleet_id(FLEET)
+            .host_id("host-1")
+            .process_id(process)
+            .auth_token("t")
+            .build()
+            .unwrap()
+    };
+    let config = SdkConfig {
+        heartbeat_interval: Duration::from_secs(3600),
+        health_check_timeout: Duration::from_millis(100),
+        ..fast()
+    };
+    // The first heartbeat follows ProcessReady at once, even with an hour-long period.
+    let sdk = GameLiftServerSdk::init_with(parameters("healthy"), config.clone())
+        .await
+        .unwrap();
+    let (process, _placed) = reporting(7111);
+    sdk.process_ready(process.log_path("/logs/a"))
+        .await
+        .unwrap();
+    eventually("the first heartbeat", || heartbeats(&received) == [true]).await;
+    let ready = received.lock().unwrap()[0].clone();
+    assert_eq!(ready["Action"], "ActivateServerProcess");
+    assert_eq!(ready["Port"], 7111);
+    assert_eq!(ready["SdkLanguage"], "Rust");
+    assert_eq!(ready["LogPaths"], serde_json::json!(["/logs/a"]));
+    sdk.destroy().await.unwrap();
+    received.lock().unwrap().clear();
+
+    // A health callback slower than its budget counts as unhealthy.
+    let sdk = GameLiftServerSdk::init_with(parameters("slow"), config)
+        .await
+        .unwrap();
+    let (process, _placed) = reporting(7112);
+    let process = process.on_health_check(|| {
+        std::thread::sleep(Duration::from_millis(400));
+        true
+    });
+    sdk.process_ready(process).await.unwrap();
+    eventually("an unhealthy heartbeat", || {
+        heartbeats(&received) == [false]
+    })
+    .await;
+    sdk.destroy().await.unwrap();
+}
