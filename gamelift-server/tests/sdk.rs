@@ -531,11 +531,22 @@ async fn recording_service() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Va
                     let Ok(request) = serde_json::from_str::<serde_json::Value>(text) else {
                         continue;
                     };
-                    let answer = serde_json::json!({
+                    let mut answer = serde_json::json!({
                         "Action": request["Action"],
                         "RequestId": request["RequestId"],
                         "StatusCode": 200,
                     });
+                    if request["Action"] == "GetFleetRoleCredentials" {
+                        // A managed fleet's answer: credentials valid for an hour.
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis() as i64;
+                        answer["AccessKeyId"] = "ASIAFLEET".into();
+                        answer["SecretAccessKey"] = "secret".into();
+                        answer["SessionToken"] = "token".into();
+                        answer["Expiration"] = (now + 3_600_000).into();
+                    }
                     log.lock().unwrap().push(request);
                     let message =
                         tokio_tungstenite::tungstenite::Message::Text(answer.to_string().into());
@@ -609,4 +620,48 @@ async fn heartbeats_start_at_once_and_a_slow_health_check_reports_unhealthy() {
     })
     .await;
     sdk.destroy().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_role_credentials_are_cached_while_valid() {
+    let (endpoint, received) = recording_service().await;
+    let parameters = ServerParameters::builder()
+        .websocket_url(&endpoint)
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id("managed")
+        .auth_token("t")
+        .build()
+        .unwrap();
+    let sdk = GameLiftServerSdk::init_with(parameters, fast())
+        .await
+        .unwrap();
+    let request = FleetRoleCredentialsRequest {
+        role_arn: "arn:aws:iam::123456789012:role/game".into(),
+        role_session_name: String::new(),
+    };
+    let first = sdk.fleet_role_credentials(&request).await.unwrap();
+    let second = sdk.fleet_role_credentials(&request).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.access_key_id, "ASIAFLEET");
+    let asked: Vec<serde_json::Value> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r["Action"] == "GetFleetRoleCredentials")
+        .cloned()
+        .collect();
+    assert_eq!(asked.len(), 1, "the second call is served from the cache");
+    assert_eq!(asked[0]["RoleSessionName"], "fleet-local-host-1");
+    let bad = FleetRoleCredentialsRequest {
+        role_arn: request.role_arn.clone(),
+        role_session_name: "x".into(),
+    };
+    assert!(matches!(
+        sdk.fleet_role_credentials(&bad).await,
+        Err(GameLiftError::Validation {
+            field: "role_session_name",
+            ..
+        })
+    ));
 }
