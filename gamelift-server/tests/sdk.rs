@@ -34,6 +34,18 @@ async fn next(placed: &mut mpsc::UnboundedReceiver<GameSession>) -> GameSession 
         .expect("the callback is alive")
 }
 
+/// Token-mode parameters for `process` on compute `host-1` of the default fleet.
+fn token_parameters(endpoint: &str, process: &str, token: &str) -> ServerParameters {
+    ServerParameters::builder()
+        .websocket_url(endpoint)
+        .fleet_id(FLEET)
+        .host_id("host-1")
+        .process_id(process)
+        .auth_token(token)
+        .build()
+        .unwrap()
+}
+
 /// A ready process on `port` hosting an active session; returns the SDK, the session id and the
 /// channel of later placements.
 async fn hosting(
@@ -319,14 +331,7 @@ async fn without_a_terminate_callback_the_sdk_ends_the_process_itself() {
 async fn refused_and_failed_connections_are_typed() {
     let local = start().await;
     let good = local.parameters("host-1", "process-7").await;
-    let forged = ServerParameters::builder()
-        .websocket_url(local.server.sdk_endpoint())
-        .fleet_id(FLEET)
-        .host_id("host-1")
-        .process_id("process-7")
-        .auth_token("forged-token")
-        .build()
-        .unwrap();
+    let forged = token_parameters(&local.server.sdk_endpoint(), "process-7", "forged-token");
     let refused = GameLiftServerSdk::init_with(forged, fast()).await;
     assert!(
         matches!(
@@ -349,14 +354,7 @@ async fn refused_and_failed_connections_are_typed() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let nowhere = ServerParameters::builder()
-        .websocket_url(format!("ws://127.0.0.1:{port}"))
-        .fleet_id(FLEET)
-        .host_id("host-1")
-        .process_id("p")
-        .auth_token("t")
-        .build()
-        .unwrap();
+    let nowhere = token_parameters(&format!("ws://127.0.0.1:{port}"), "p", "t");
     let config = SdkConfig {
         connect_attempts: 3,
         ..fast()
@@ -388,14 +386,7 @@ async fn two_timeouts_in_a_row_replace_a_silent_connection() {
             }
         }
     });
-    let parameters = ServerParameters::builder()
-        .websocket_url(format!("ws://{address}"))
-        .fleet_id(FLEET)
-        .host_id("host-1")
-        .process_id("silent")
-        .auth_token("t")
-        .build()
-        .unwrap();
+    let parameters = token_parameters(&format!("ws://{address}"), "silent", "t");
     let config = SdkConfig {
         request_timeout: Duration::from_millis(150),
         ..fast()
@@ -432,14 +423,7 @@ async fn wss_with_the_services_certificate() {
     })
     .await;
     assert!(local.server.sdk_endpoint().starts_with("wss://"));
-    let parameters = ServerParameters::builder()
-        .websocket_url(local.server.sdk_endpoint())
-        .fleet_id(FLEET)
-        .host_id("host-1")
-        .process_id("process-tls")
-        .auth_token("not-checked")
-        .build()
-        .unwrap();
+    let parameters = token_parameters(&local.server.sdk_endpoint(), "process-tls", "not-checked");
     // Without trusting the certificate, TLS fails (and is not retried as a refusal).
     let untrusted = SdkConfig {
         connect_attempts: 1,
@@ -573,16 +557,7 @@ fn heartbeats(received: &std::sync::Mutex<Vec<serde_json::Value>>) -> Vec<bool> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_start_at_once_and_a_slow_health_check_reports_unhealthy() {
     let (endpoint, received) = recording_service().await;
-    let parameters = |process: &str| {
-        ServerParameters::builder()
-            .websocket_url(&endpoint)
-            .fleet_id(FLEET)
-            .host_id("host-1")
-            .process_id(process)
-            .auth_token("t")
-            .build()
-            .unwrap()
-    };
+    let parameters = |process: &str| token_parameters(&endpoint, process, "t");
     let config = SdkConfig {
         heartbeat_interval: Duration::from_secs(3600),
         health_check_timeout: Duration::from_millis(100),
@@ -625,14 +600,7 @@ async fn heartbeats_start_at_once_and_a_slow_health_check_reports_unhealthy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_role_credentials_are_cached_while_valid() {
     let (endpoint, received) = recording_service().await;
-    let parameters = ServerParameters::builder()
-        .websocket_url(&endpoint)
-        .fleet_id(FLEET)
-        .host_id("host-1")
-        .process_id("managed")
-        .auth_token("t")
-        .build()
-        .unwrap();
+    let parameters = token_parameters(&endpoint, "managed", "t");
     let sdk = GameLiftServerSdk::init_with(parameters, fast())
         .await
         .unwrap();

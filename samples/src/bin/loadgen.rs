@@ -147,6 +147,32 @@ fn serve() -> ExitCode {
     })
 }
 
+/// Runs `work(n)` for every `n` below `count`, at most `limit` at once; returns the results in
+/// order (`None` for a task that panicked).
+async fn bounded<T, Fut>(count: usize, limit: usize, work: impl Fn(usize) -> Fut) -> Vec<Option<T>>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(limit.max(1)));
+    let mut tasks = Vec::with_capacity(count);
+    for n in 0..count {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let task = work(n);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            task.await
+        }));
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.ok());
+    }
+    results
+}
+
 /// A player handed to the process hosting their session.
 struct Arrival {
     player_session_id: String,
@@ -280,18 +306,11 @@ async fn run(args: Args) -> Result<bool, String> {
     // Baseline, same run and same concurrency: a trivial control-plane call.
     let baseline = Arc::new(Latencies::default());
     let baseline_calls = 2000;
-    let permits = Arc::new(Semaphore::new(args.clients as usize));
+    let clients = args.clients as usize;
     let started = Instant::now();
-    let mut calls = Vec::new();
-    for _ in 0..baseline_calls {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| e.to_string())?;
+    bounded(baseline_calls as usize, clients, |_| {
         let (load, baseline) = (load.clone(), baseline.clone());
-        calls.push(tokio::spawn(async move {
-            let _permit = permit;
+        async move {
             let begun = Instant::now();
             match load
                 .client
@@ -303,11 +322,9 @@ async fn run(args: Args) -> Result<bool, String> {
                 Ok(_) => baseline.record(begun.elapsed()),
                 Err(error) => load.error(format!("baseline: {}", describe(&error))),
             }
-        }));
-    }
-    for call in calls {
-        let _ = call.await;
-    }
+        }
+    })
+    .await;
     let baseline_rate = f64::from(baseline_calls) / started.elapsed().as_secs_f64();
 
     // Phase 1: every process connects and gets ready.
@@ -344,27 +361,19 @@ async fn run(args: Args) -> Result<bool, String> {
     let created = Progress::new("sessions", sessions);
     let create_latency = Arc::new(Latencies::default());
     let started = Instant::now();
-    let mut creating = Vec::new();
-    for n in 0..sessions {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| e.to_string())?;
+    let players_per_session = (args.joins as usize).div_ceil(sessions).clamp(1, 200) as i32;
+    let placed: Vec<(String, u16)> = bounded(sessions, clients, |n| {
         let load = load.clone();
         let created = created.clone();
         let latency = create_latency.clone();
-        creating.push(tokio::spawn(async move {
-            let _permit = permit;
+        async move {
             let begun = Instant::now();
             let result = load
                 .client
                 .create_game_session()
                 .fleet_id("fleet-local")
                 .location("custom-local")
-                .maximum_player_session_count(
-                    (args.joins as usize).div_ceil(sessions).clamp(1, 200) as i32,
-                )
+                .maximum_player_session_count(players_per_session)
                 .name(format!("load-{n}"))
                 .send()
                 .await;
@@ -384,14 +393,13 @@ async fn run(args: Args) -> Result<bool, String> {
                     None
                 }
             }
-        }));
-    }
-    let mut placed = Vec::new();
-    for task in creating {
-        if let Ok(Some(session)) = task.await {
-            placed.push(session);
         }
-    }
+    })
+    .await
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect();
     let mut active = 0;
     while active < placed.len() {
         match tokio::time::timeout(Duration::from_secs(30), activated.recv()).await {
@@ -412,23 +420,19 @@ async fn run(args: Args) -> Result<bool, String> {
     let join_latency = Arc::new(Latencies::default());
     let arrivals = Arc::new(arrivals);
     let started = Instant::now();
-    let mut joining = Vec::new();
-    for n in 0..args.joins as usize {
-        if placed.is_empty() {
-            break;
-        }
+    let joins = if placed.is_empty() {
+        0
+    } else {
+        args.joins as usize
+    };
+    let placed = Arc::new(placed);
+    bounded(joins, clients, |n| {
         let (session_id, port) = placed[n % placed.len()].clone();
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| e.to_string())?;
         let load = load.clone();
         let joined = joined.clone();
         let latency = join_latency.clone();
         let arrivals = arrivals.clone();
-        joining.push(tokio::spawn(async move {
-            let _permit = permit;
+        async move {
             let begun = Instant::now();
             let player = load
                 .client
@@ -464,11 +468,9 @@ async fn run(args: Args) -> Result<bool, String> {
                 Ok(Err(error)) => load.error(format!("AcceptPlayerSession: {error}")),
                 Err(_) => load.error("the process dropped the player".into()),
             }
-        }));
-    }
-    for task in joining {
-        let _ = task.await;
-    }
+        }
+    })
+    .await;
     let joins_time = started.elapsed();
     let (loaded_rss, peak_rss) = memory_kib(service_pid).unwrap_or((0, 0));
 
