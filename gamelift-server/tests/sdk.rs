@@ -633,3 +633,30 @@ async fn fleet_role_credentials_are_cached_while_valid() {
         })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_callback_does_not_hold_up_the_connection() {
+    let local = start().await;
+    let sdk =
+        GameLiftServerSdk::init_with(local.parameters("host-1", "process-block").await, fast())
+            .await
+            .unwrap();
+    // The start callback blocks until the test says so; the test says so only after a request
+    // made while the callback blocks got its answer (which the reader delivers).
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    let (entered, mut inside) = mpsc::unbounded_channel();
+    let process = ProcessParameters::new(7113, move |session| {
+        let _ = entered.send(session);
+        let _ = released.lock().unwrap().recv();
+    });
+    sdk.process_ready(process).await.unwrap();
+    let arn = local.create_session(2).await;
+    assert_eq!(next(&mut inside).await.game_session_id, arn);
+    tokio::time::timeout(Duration::from_secs(10), sdk.activate_game_session())
+        .await
+        .expect("answered while the callback blocks")
+        .unwrap();
+    release.send(()).unwrap();
+    assert_eq!(local.session_status(&arn).await, "ACTIVE");
+}
