@@ -660,3 +660,37 @@ async fn a_blocking_callback_does_not_hold_up_the_connection() {
     release.send(()).unwrap();
     assert_eq!(local.session_status(&arn).await, "ACTIVE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_tickets_start_and_stop() {
+    let local = start().await;
+    let (process, placed) = reporting(7114);
+    let (sdk, arn, _placed) = hosting(&local, "process-backfill", process, placed).await;
+    let configuration = "arn:aws:gamelift:us-west-2:123456789012:matchmakingconfiguration/duel";
+    let request = gamelift_server::sdk::StartMatchBackfillRequest {
+        ticket_id: None,
+        game_session_arn: arn.clone(),
+        matchmaking_configuration_arn: configuration.into(),
+        players: vec![game_session::Player {
+            player_id: "player-1".into(),
+            team: "red".into(),
+            ..Default::default()
+        }],
+    };
+    let ticket = sdk.start_match_backfill(&request).await.expect("a ticket");
+    assert!(!ticket.is_empty());
+    let stop = gamelift_server::sdk::StopMatchBackfillRequest {
+        ticket_id: ticket.clone(),
+        game_session_arn: arn,
+        matchmaking_configuration_arn: configuration.into(),
+    };
+    sdk.stop_match_backfill(&stop).await.expect("stopped");
+    // The ticket is gone: stopping it again is refused by the service.
+    assert_eq!(
+        sdk.stop_match_backfill(&stop)
+            .await
+            .err()
+            .and_then(|e| e.service_kind()),
+        Some(ServiceErrorKind::NotFound)
+    );
+}
