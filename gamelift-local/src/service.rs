@@ -520,22 +520,7 @@ impl Service {
         reader.finish()?;
         let arn = arn.unwrap_or_default();
         self.with_region(region, |region, _| {
-            let session = region
-                .sessions
-                .get(&arn)
-                .ok_or_else(|| ServiceError::not_found(format!("Game session {arn} not found.")))?;
-            if !matches!(
-                session.status,
-                GameSessionStatus::Active | GameSessionStatus::Activating
-            ) {
-                return Err(ServiceError::new(
-                    "InvalidGameSessionStatusException",
-                    format!(
-                        "Game session {arn} is {} and cannot be updated.",
-                        session.status.as_str()
-                    ),
-                ));
-            }
+            let session = live_session(region, &arn, "updated")?;
             if let Some(properties) = &properties {
                 let mut keys: Vec<&String> = session.properties.iter().map(|(k, _)| k).collect();
                 for (key, _) in properties {
@@ -585,22 +570,7 @@ impl Service {
         reader.finish()?;
         let (arn, mode) = (arn.unwrap_or_default(), mode.unwrap_or_default());
         self.with_region(region, |region, extra| {
-            let session = region
-                .sessions
-                .get(&arn)
-                .ok_or_else(|| ServiceError::not_found(format!("Game session {arn} not found.")))?;
-            if !matches!(
-                session.status,
-                GameSessionStatus::Active | GameSessionStatus::Activating
-            ) {
-                return Err(ServiceError::new(
-                    "InvalidGameSessionStatusException",
-                    format!(
-                        "Game session {arn} is {} and cannot be terminated.",
-                        session.status.as_str()
-                    ),
-                ));
-            }
+            let session = live_session(region, &arn, "terminated")?;
             let reason = if mode == "FORCE_TERMINATE" {
                 "FORCE_TERMINATED"
             } else {
@@ -2060,4 +2030,30 @@ fn placement_value(region: &Region, placement: &Placement) -> Value {
         );
     }
     value
+}
+
+/// The game session `arn`, which must be ACTIVE or ACTIVATING to be `verb` (updated,
+/// terminated).
+fn live_session<'r>(
+    region: &'r Region,
+    arn: &str,
+    verb: &str,
+) -> Result<&'r crate::state::GameSession, ServiceError> {
+    let session = region
+        .sessions
+        .get(arn)
+        .ok_or_else(|| ServiceError::not_found(format!("Game session {arn} not found.")))?;
+    if !matches!(
+        session.status,
+        GameSessionStatus::Active | GameSessionStatus::Activating
+    ) {
+        return Err(ServiceError::new(
+            "InvalidGameSessionStatusException",
+            format!(
+                "Game session {arn} is {} and cannot be {verb}.",
+                session.status.as_str()
+            ),
+        ));
+    }
+    Ok(session)
 }
