@@ -46,6 +46,25 @@ fn token_parameters(endpoint: &str, process: &str, token: &str) -> ServerParamet
         .unwrap()
 }
 
+/// A connected SDK for `process_id` on compute `host-1`, with the fast timings.
+async fn connect(local: &common::Local, process_id: &str) -> GameLiftServerSdk {
+    GameLiftServerSdk::init_with(local.parameters("host-1", process_id).await, fast())
+        .await
+        .expect("connected")
+}
+
+/// A connected, ready process on `port` and the channel of its placements.
+async fn ready(
+    local: &common::Local,
+    process_id: &str,
+    port: u16,
+) -> (GameLiftServerSdk, mpsc::UnboundedReceiver<GameSession>) {
+    let sdk = connect(local, process_id).await;
+    let (process, placed) = reporting(port);
+    sdk.process_ready(process).await.expect("ready");
+    (sdk, placed)
+}
+
 /// A ready process on `port` hosting an active session; returns the SDK, the session id and the
 /// channel of later placements.
 async fn hosting(
@@ -58,9 +77,7 @@ async fn hosting(
     String,
     mpsc::UnboundedReceiver<GameSession>,
 ) {
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", process_id).await, fast())
-        .await
-        .expect("connected");
+    let sdk = connect(local, process_id).await;
     sdk.process_ready(process).await.expect("ready");
     let arn = local.create_session(4).await;
     assert_eq!(next(&mut placed).await.game_session_id, arn);
@@ -71,9 +88,7 @@ async fn hosting(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_lifecycle() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-1").await, fast())
-        .await
-        .expect("connected");
+    let sdk = connect(&local, "process-1").await;
     assert!(sdk.is_connected());
     assert_eq!(
         sdk.game_session_id(),
@@ -204,11 +219,7 @@ async fn forged_reused_and_timed_out_player_sessions_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_reconnects_after_the_service_drops_the_connection() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-3").await, fast())
-        .await
-        .unwrap();
-    let (process, mut placed) = reporting(7103);
-    sdk.process_ready(process).await.unwrap();
+    let (sdk, mut placed) = ready(&local, "process-3", 7103).await;
     assert_eq!(sdk.connections_opened(), 1);
 
     // An abnormal close: the SDK reconnects with the same URL and carries on.
@@ -242,11 +253,7 @@ async fn the_sdk_reconnects_after_the_service_drops_the_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_connection_opens_the_new_socket_before_closing_the_old() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-4").await, fast())
-        .await
-        .unwrap();
-    let (process, mut placed) = reporting(7104);
-    sdk.process_ready(process).await.unwrap();
+    let (sdk, mut placed) = ready(&local, "process-4", 7104).await;
     assert!(local.server.service().refresh_connection("process-4"));
     eventually("the refreshed connection", || sdk.connections_opened() == 2).await;
     // Pushes go to the newest connection; requests use it.
@@ -273,9 +280,7 @@ async fn refresh_connection_opens_the_new_socket_before_closing_the_old() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_process_reaches_the_callback_with_the_termination_time() {
     let local = start().await;
-    let sdk = GameLiftServerSdk::init_with(local.parameters("host-1", "process-5").await, fast())
-        .await
-        .unwrap();
+    let sdk = connect(&local, "process-5").await;
     let (terminations, mut terminated) = mpsc::unbounded_channel();
     let (process, mut placed) = reporting(7105);
     let process = process.on_process_terminate(move || {
@@ -637,10 +642,7 @@ async fn fleet_role_credentials_are_cached_while_valid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocking_callback_does_not_hold_up_the_connection() {
     let local = start().await;
-    let sdk =
-        GameLiftServerSdk::init_with(local.parameters("host-1", "process-block").await, fast())
-            .await
-            .unwrap();
+    let sdk = connect(&local, "process-block").await;
     // The start callback blocks until the test says so; the test says so only after a request
     // made while the callback blocks got its answer (which the reader delivers).
     let (release, released) = std::sync::mpsc::channel::<()>();
