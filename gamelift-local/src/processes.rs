@@ -893,10 +893,10 @@ pub(crate) fn run_timer(
                 session.status = GameSessionStatus::Error;
                 session.termination_millis = Some(now);
             });
-            if let Some(process) = process.and_then(|id| region.processes.get_mut(&id)) {
-                if process.game_session.as_deref() == Some(game_session.as_str()) {
-                    process.game_session = None;
-                }
+            if let Some(process) = process.and_then(|id| region.processes.get_mut(&id))
+                && process.game_session.as_deref() == Some(game_session.as_str())
+            {
+                process.game_session = None;
             }
             tracing::info!(target: "gamelift_local", game_session, "game session was not activated in time: ERROR");
         }

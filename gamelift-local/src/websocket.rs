@@ -94,10 +94,10 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     while let Some(message) = reader.next().await {
         match message {
             Ok(Message::Text(text)) => {
-                if let Some(reply) = service.process_message(&region, &process, text.as_str()) {
-                    if replies.send(reply).is_err() {
-                        break;
-                    }
+                if let Some(reply) = service.process_message(&region, &process, text.as_str())
+                    && replies.send(reply).is_err()
+                {
+                    break;
                 }
             }
             Ok(Message::Close(_)) | Err(_) => break,
