@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use aws_sdk_gamelift::config::http::HttpResponse;
 use aws_sdk_gamelift::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_gamelift::types::{GameProperty, GameSession, GameSessionStatus};
 use game_session::{SearchSessionsResponse, SessionConfig, SessionError, SessionStatus};
 
 use crate::config::{CredentialsSource, GameLiftClientConfig};
+use crate::explain::{Endpoint, explain};
 
 /// Input of CreateGameSession.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -181,6 +183,13 @@ pub trait GameLiftApi: Send + Sync {
         player_id: &str,
         player_data: Option<&str>,
     ) -> Result<PlayerSessionInfo, SessionError>;
+    /// DescribeGameSessions for one session (`None` if the service does not know it).
+    async fn describe_game_session(
+        &self,
+        game_session_id: &str,
+    ) -> Result<Option<SessionConfig>, SessionError>;
+    /// TerminateGameSession (the default mode: the process ends the session itself).
+    async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError>;
     /// StartGameSessionPlacement.
     async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError>;
     /// DescribeGameSessionPlacement.
@@ -204,25 +213,13 @@ pub trait GameLiftApi: Send + Sync {
     ) -> Result<Option<TicketInfo>, SessionError>;
 }
 
-/// Turns an SDK failure into a typed error that keeps the AWS error code and message.
-pub fn service_error<E, R>(error: SdkError<E, R>) -> SessionError
+/// Turns an SDK failure into a typed error that keeps the AWS error code and message; other
+/// failures are explained (see [`explain`]) without naming an endpoint.
+pub fn service_error<E>(error: SdkError<E, HttpResponse>) -> SessionError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::ServiceError(context) => {
-            let inner = context.err();
-            SessionError::Service {
-                code: inner.code().unwrap_or("Unknown").to_string(),
-                message: inner.message().unwrap_or_default().to_string(),
-            }
-        }
-        SdkError::TimeoutError(_) => SessionError::Timeout("the GameLift call timed out".into()),
-        _ => SessionError::Transport(
-            aws_sdk_gamelift::error::DisplayErrorContext(&error).to_string(),
-        ),
-    }
+    explain(&error, &Endpoint::Unknown)
 }
 
 /// Maps a GameLift game session to the backend-agnostic description.
@@ -352,12 +349,16 @@ fn aws_player(player: &game_session::Player) -> aws_sdk_gamelift::types::Player 
 #[derive(Debug, Clone)]
 pub struct SdkApi {
     client: aws_sdk_gamelift::Client,
+    endpoint: Endpoint,
 }
 
 impl SdkApi {
     /// Wraps an existing client.
     pub fn from_client(client: aws_sdk_gamelift::Client) -> Self {
-        SdkApi { client }
+        SdkApi {
+            client,
+            endpoint: Endpoint::Unknown,
+        }
     }
 
     /// Builds a client from the configuration (region, endpoint override, credentials, retries).
@@ -390,6 +391,7 @@ impl SdkApi {
         let shared = loader.load().await;
         Ok(SdkApi {
             client: aws_sdk_gamelift::Client::new(&shared),
+            endpoint: Endpoint::of(config.endpoint_url.as_deref(), config.region.as_deref()),
         })
     }
 }
@@ -415,7 +417,7 @@ impl GameLiftApi for SdkApi {
             )
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         output.game_session().map(session_config).ok_or_else(|| {
             SessionError::Transport("CreateGameSession returned no game session".into())
         })
@@ -437,7 +439,7 @@ impl GameLiftApi for SdkApi {
             .set_next_token(input.next_token.clone())
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(SearchSessionsResponse {
             session_configs: output.game_sessions().iter().map(session_config).collect(),
             next_token: output.next_token().map(str::to_string),
@@ -455,7 +457,7 @@ impl GameLiftApi for SdkApi {
             .player_id(player_id)
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(output
             .player_sessions()
             .iter()
@@ -477,10 +479,38 @@ impl GameLiftApi for SdkApi {
             .set_player_data(player_data.map(str::to_string))
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         output.player_session().map(player_info).ok_or_else(|| {
             SessionError::Transport("CreatePlayerSession returned no player session".into())
         })
+    }
+
+    async fn describe_game_session(
+        &self,
+        game_session_id: &str,
+    ) -> Result<Option<SessionConfig>, SessionError> {
+        let described = self
+            .client
+            .describe_game_sessions()
+            .game_session_id(game_session_id)
+            .send()
+            .await;
+        match described {
+            Ok(output) => Ok(output.game_sessions().first().map(session_config)),
+            Err(error) if error.code() == Some("NotFoundException") => Ok(None),
+            Err(error) => Err(explain(&error, &self.endpoint)),
+        }
+    }
+
+    async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError> {
+        self.client
+            .terminate_game_session()
+            .game_session_id(game_session_id)
+            .termination_mode(aws_sdk_gamelift::types::TerminationMode::TriggerOnProcessTerminate)
+            .send()
+            .await
+            .map_err(|e| explain(&e, &self.endpoint))?;
+        Ok(())
     }
 
     async fn start_placement(&self, input: &PlacementInput) -> Result<PlacementInfo, SessionError> {
@@ -496,7 +526,7 @@ impl GameLiftApi for SdkApi {
             )
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(placement_info(output.game_session_placement()))
     }
 
@@ -507,7 +537,7 @@ impl GameLiftApi for SdkApi {
             .placement_id(placement_id)
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(placement_info(output.game_session_placement()))
     }
 
@@ -523,7 +553,7 @@ impl GameLiftApi for SdkApi {
             .set_players(Some(request.players.iter().map(aws_player).collect()))
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         output
             .matchmaking_ticket()
             .and_then(|ticket| ticket.ticket_id())
@@ -537,7 +567,7 @@ impl GameLiftApi for SdkApi {
             .ticket_id(ticket_id)
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(())
     }
 
@@ -557,7 +587,7 @@ impl GameLiftApi for SdkApi {
             })
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(())
     }
 
@@ -572,7 +602,7 @@ impl GameLiftApi for SdkApi {
             .ticket_ids(ticket_id)
             .send()
             .await
-            .map_err(service_error)?;
+            .map_err(|e| explain(&e, &self.endpoint))?;
         Ok(output.ticket_list().first().map(|ticket| {
             let connection = ticket.game_session_connection_info();
             TicketInfo {

@@ -58,6 +58,12 @@ pub struct GameLiftClientConfig {
     pub placement_timeout: Duration,
     /// How often a pending placement is polled.
     pub placement_poll_interval: Duration,
+    /// How long a new game session may stay ACTIVATING. `create_session` returns only once the
+    /// session is ACTIVE (so a join never meets an activating session); past this the session is
+    /// terminated, so it never holds a server process, and the request fails.
+    pub activation_timeout: Duration,
+    /// How often an activating game session is polled.
+    pub activation_poll_interval: Duration,
     /// How often the ticket tracker polls a matchmaking ticket.
     pub matchmaking_poll_interval: Duration,
 }
@@ -75,6 +81,8 @@ impl Default for GameLiftClientConfig {
             max_attempts: 3,
             placement_timeout: Duration::from_secs(60),
             placement_poll_interval: Duration::from_millis(500),
+            activation_timeout: Duration::from_secs(60),
+            activation_poll_interval: Duration::from_millis(250),
             matchmaking_poll_interval: Duration::from_secs(10),
         }
     }
@@ -117,21 +125,20 @@ impl GameLiftClientConfig {
             secret_access_key,
             ..
         } = &self.credentials
+            && (access_key_id.is_empty() || secret_access_key.is_empty())
         {
-            if access_key_id.is_empty() || secret_access_key.is_empty() {
-                return Err(SessionError::invalid(
-                    "credentials",
-                    "static keys are empty",
-                ));
-            }
+            return Err(SessionError::invalid(
+                "credentials",
+                "static keys are empty",
+            ));
         }
-        if let Some(url) = &self.endpoint_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(SessionError::invalid(
-                    "endpoint_url",
-                    format!("`{url}` is not an http:// or https:// URL"),
-                ));
-            }
+        if let Some(url) = &self.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(SessionError::invalid(
+                "endpoint_url",
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
         }
         Ok(())
     }
@@ -200,6 +207,18 @@ impl GameLiftClientConfigBuilder {
     /// How often a pending placement is polled.
     pub fn placement_poll_interval(mut self, interval: Duration) -> Self {
         self.config.placement_poll_interval = interval;
+        self
+    }
+
+    /// How long a new game session may stay ACTIVATING before the request fails.
+    pub fn activation_timeout(mut self, timeout: Duration) -> Self {
+        self.config.activation_timeout = timeout;
+        self
+    }
+
+    /// How often an activating game session is polled.
+    pub fn activation_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.activation_poll_interval = interval;
         self
     }
     /// How often the ticket tracker polls a matchmaking ticket.

@@ -58,6 +58,7 @@
 
 pub mod api;
 pub mod config;
+pub mod explain;
 mod manager;
 
 pub use api::{GameLiftApi, SdkApi};

@@ -13,7 +13,7 @@ use game_session::{
     SESSION_ASYNC_REQUEST_NOTIFICATIONS, SESSION_ASYNC_REQUESTS, SESSION_HANDLING_CLIENT_REQUESTS,
     SESSION_REQUESTS, SearchSessionsRequest, SearchSessionsResponse, SearchTarget,
     SessionAsyncRequests, SessionConnectionConfig, SessionError, SessionPlacement, SessionRequests,
-    StartMatchmakingRequest, StopMatchmakingRequest,
+    SessionStatus, StartMatchmakingRequest, StopMatchmakingRequest,
 };
 
 use crate::api::{
@@ -92,6 +92,50 @@ impl Drop for Shared {
         if let Some(runtime) = self.runtime.get_mut().ok().and_then(Option::take) {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// Waits until game session `session_id`, reported `status` when created, is ACTIVE. A session
+/// that does not get there within the activation timeout is terminated (so it never holds a
+/// server process) and the wait fails; one that errors or ends fails at once. `Unknown` (a backend
+/// that reports no status) counts as ready.
+async fn wait_until_active(
+    api: &dyn GameLiftApi,
+    session_id: &str,
+    mut status: SessionStatus,
+    config: &GameLiftClientConfig,
+) -> Result<(), SessionError> {
+    let deadline = Instant::now() + config.activation_timeout;
+    loop {
+        match status {
+            SessionStatus::Active | SessionStatus::Unknown => return Ok(()),
+            SessionStatus::Error | SessionStatus::Terminating | SessionStatus::Terminated => {
+                return Err(SessionError::Failed(format!(
+                    "game session {session_id} did not start: it is {status:?}"
+                )));
+            }
+            SessionStatus::Activating => {}
+        }
+        if Instant::now() >= deadline {
+            let terminated = api.terminate_game_session(session_id).await;
+            return Err(SessionError::Timeout(format!(
+                "game session {session_id} was still ACTIVATING after {:?}; it was {}",
+                config.activation_timeout,
+                match terminated {
+                    Ok(()) => "terminated".to_string(),
+                    Err(error) => format!("not terminated ({error})"),
+                }
+            )));
+        }
+        tokio::time::sleep(config.activation_poll_interval).await;
+        status = match api.describe_game_session(session_id).await? {
+            Some(session) => session.status,
+            None => {
+                return Err(SessionError::Failed(format!(
+                    "game session {session_id} no longer exists"
+                )));
+            }
+        };
     }
 }
 
@@ -290,7 +334,12 @@ impl GameLiftClientManager {
         };
         Ok(async move {
             match plan {
-                Plan::Direct(input) => Ok(api.create_game_session(&input).await?.session_id),
+                Plan::Direct(input) => {
+                    let created = api.create_game_session(&input).await?;
+                    wait_until_active(api.as_ref(), &created.session_id, created.status, &config)
+                        .await?;
+                    Ok(created.session_id)
+                }
                 Plan::Queue(input) => {
                     let started = api.start_placement(&input).await?;
                     let deadline = Instant::now() + config.placement_timeout;
@@ -395,8 +444,33 @@ impl GameLiftClientManager {
                 Some(existing) => existing,
                 None => {
                     let data = Some(request.player_data.as_str()).filter(|d| !d.is_empty());
-                    api.create_player_session(&request.session_id, &request.player_id, data)
-                        .await?
+                    match api
+                        .create_player_session(&request.session_id, &request.player_id, data)
+                        .await
+                    {
+                        // Still activating: wait for it, then join once more.
+                        Err(error @ SessionError::Service { .. }) if matches!(&error, SessionError::Service { code, .. } if code == "InvalidGameSessionStatusException") =>
+                        {
+                            let status = api
+                                .describe_game_session(&request.session_id)
+                                .await?
+                                .map(|session| session.status);
+                            if status != Some(SessionStatus::Activating) {
+                                return Err(error);
+                            }
+                            let config = read(&shared.config);
+                            wait_until_active(
+                                api.as_ref(),
+                                &request.session_id,
+                                SessionStatus::Activating,
+                                &config,
+                            )
+                            .await?;
+                            api.create_player_session(&request.session_id, &request.player_id, data)
+                                .await?
+                        }
+                        other => other?,
+                    }
                 }
             };
             let config = connection_config(
@@ -550,16 +624,16 @@ impl GameLiftClientManager {
         request.validate()?;
         for player in &request.players {
             for (name, value) in &player.attributes {
-                if let game_session::AttributeValue::S(text) = value {
-                    if text.is_empty() || text.chars().count() > 100 {
-                        return Err(SessionError::invalid(
-                            "players.attributes",
-                            format!(
-                                "string attribute `{name}` of player {} must have 1..100 characters",
-                                player.player_id
-                            ),
-                        ));
-                    }
+                if let game_session::AttributeValue::S(text) = value
+                    && (text.is_empty() || text.chars().count() > 100)
+                {
+                    return Err(SessionError::invalid(
+                        "players.attributes",
+                        format!(
+                            "string attribute `{name}` of player {} must have 1..100 characters",
+                            player.player_id
+                        ),
+                    ));
                 }
             }
         }

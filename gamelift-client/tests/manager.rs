@@ -30,11 +30,22 @@ struct MockApi {
     fail_with: Mutex<Option<SessionError>>,
     existing_player: Mutex<Option<PlayerSessionInfo>>,
     placement_polls: Mutex<u32>,
+    /// The status CreateGameSession reports, then what DescribeGameSessions reports in turn
+    /// (the last one repeats). Empty: no status reported.
+    session_statuses: Mutex<std::collections::VecDeque<SessionStatus>>,
     /// Answers for DescribeMatchmaking, in order; then "searching" forever.
     tickets: Mutex<std::collections::VecDeque<Result<Option<TicketInfo>, SessionError>>>,
 }
 
 impl MockApi {
+    fn next_status(&self) -> SessionStatus {
+        let mut statuses = self.session_statuses.lock().unwrap();
+        match statuses.len() {
+            0 => SessionStatus::Unknown,
+            1 => statuses[0],
+            _ => statuses.pop_front().unwrap_or_default(),
+        }
+    }
     fn record(&self, call: String) -> Result<(), SessionError> {
         self.calls.lock().unwrap().push(call);
         match self.fail_with.lock().unwrap().clone() {
@@ -60,8 +71,23 @@ impl GameLiftApi for MockApi {
         Ok(SessionConfig {
             session_id: "gs-1".into(),
             max_players: input.max_players,
+            status: self.next_status(),
             ..Default::default()
         })
+    }
+    async fn describe_game_session(
+        &self,
+        game_session_id: &str,
+    ) -> Result<Option<SessionConfig>, SessionError> {
+        self.record(format!("describe {game_session_id}"))?;
+        Ok(Some(SessionConfig {
+            session_id: game_session_id.into(),
+            status: self.next_status(),
+            ..Default::default()
+        }))
+    }
+    async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError> {
+        self.record(format!("terminate {game_session_id}"))
     }
     async fn search_game_sessions(
         &self,
@@ -394,6 +420,56 @@ fn queue_placements_are_polled_until_fulfilled() {
     assert_eq!(api.calls(), vec!["place p-1", "poll p-1", "poll p-1"]);
 }
 
+#[test]
+fn create_returns_once_the_session_is_active() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    *api.session_statuses.lock().unwrap() = [
+        SessionStatus::Activating,
+        SessionStatus::Activating,
+        SessionStatus::Active,
+    ]
+    .into();
+    let mut config = config();
+    config.activation_poll_interval = Duration::from_millis(1);
+    let manager = GameLiftClientManager::with_api(config, api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    assert_eq!(create(), Ok("gs-1".into()));
+    let calls = api.calls();
+    assert_eq!(&calls[1..], ["describe gs-1", "describe gs-1"], "{calls:?}");
+}
+
+#[test]
+fn a_session_that_never_activates_is_terminated_and_the_create_fails() {
+    let _serial = serial();
+    let api = Arc::new(MockApi::default());
+    *api.session_statuses.lock().unwrap() = [SessionStatus::Activating].into();
+    let mut config = config();
+    config.activation_poll_interval = Duration::from_millis(1);
+    config.activation_timeout = Duration::from_millis(20);
+    let manager = GameLiftClientManager::with_api(config, api.clone()).unwrap();
+    let _active = manager.activate().unwrap();
+    let error = create().unwrap_err();
+    assert!(
+        matches!(&error, SessionError::Timeout(message) if message.contains("still ACTIVATING") && message.contains("terminated")),
+        "{error:?}"
+    );
+    assert_eq!(
+        api.calls().last().map(String::as_str),
+        Some("terminate gs-1")
+    );
+
+    // A session that fails to start fails the create at once, naming its status.
+    api.calls.lock().unwrap().clear();
+    *api.session_statuses.lock().unwrap() =
+        [SessionStatus::Activating, SessionStatus::Error].into();
+    let error = create().unwrap_err();
+    assert!(
+        matches!(&error, SessionError::Failed(message) if message.contains("Error")),
+        "{error:?}"
+    );
+}
+
 // ----- against gamelift-local ------------------------------------------------------------------
 
 fn local_config(endpoint: &str) -> GameLiftClientConfig {
@@ -565,9 +641,9 @@ fn ticket(status: TicketStatus) -> Result<Option<TicketInfo>, SessionError> {
 }
 
 fn wait_for(
-    events: &game_session::testing::RecordingMatchmakingNotifications,
+    events: &testing::RecordingMatchmakingNotifications,
     count: usize,
-) -> Vec<game_session::testing::MatchmakingEvent> {
+) -> Vec<testing::MatchmakingEvent> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while events.calls().len() < count && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
