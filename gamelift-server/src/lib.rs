@@ -84,5 +84,6 @@
 mod error;
 pub mod manager;
 pub mod sdk;
+pub mod signals;
 
 pub use error::{GameLiftError, ServiceErrorKind};

@@ -490,6 +490,48 @@ impl GameLiftServerManager {
         }
     }
 
+    /// Validates a player's connection with the service (AcceptPlayerSession), saying why a
+    /// refusal happened: the bus form, `validate_player_join_session`, answers only yes or no.
+    /// One connection admits one player session; a second attempt on the same connection is
+    /// refused.
+    pub fn validate_player(&self, config: &PlayerConnectionConfig) -> Result<(), GameLiftError> {
+        if config.player_session_id.is_empty() {
+            return Err(GameLiftError::invalid(
+                "player_session_id",
+                "the player presented an empty player session id",
+            ));
+        }
+        {
+            let mut players = lock(&self.inner.players);
+            if let Some(existing) = players.get(&config.player_connection_id) {
+                return Err(GameLiftError::invalid(
+                    "player_connection_id",
+                    if *existing == config.player_session_id {
+                        format!(
+                            "connection {} was already admitted with this player session",
+                            config.player_connection_id
+                        )
+                    } else {
+                        format!(
+                            "connection {} already holds player session {existing}",
+                            config.player_connection_id
+                        )
+                    },
+                ));
+            }
+            players.insert(
+                config.player_connection_id,
+                config.player_session_id.clone(),
+            );
+        }
+        self.inner
+            .api
+            .accept_player_session(&config.player_session_id)
+            .inspect_err(|_| {
+                lock(&self.inner.players).remove(&config.player_connection_id);
+            })
+    }
+
     /// Destroys the session: leaves the provider bus, asks `on_destroy_session_begin` (a
     /// `false` keeps the process and returns [`GameLiftError::Vetoed`]), sends ProcessEnding and
     /// broadcasts `on_destroy_session_end`. A second call while one runs (or after it succeeded)
@@ -682,32 +724,10 @@ impl SessionHandlingProviderRequests for GameLiftServerManager {
     }
 
     fn validate_player_join_session(&self, config: &PlayerConnectionConfig) -> bool {
-        if config.player_session_id.is_empty() {
-            tracing::error!(target: "gamelift_server", connection = config.player_connection_id, "a player presented an empty player session id");
-            return false;
-        }
-        {
-            let mut players = lock(&self.inner.players);
-            if let Some(existing) = players.get(&config.player_connection_id) {
-                if *existing != config.player_session_id {
-                    tracing::error!(target: "gamelift_server", connection = config.player_connection_id, "connection already holds another player session");
-                }
-                return false;
-            }
-            players.insert(
-                config.player_connection_id,
-                config.player_session_id.clone(),
-            );
-        }
-        match self
-            .inner
-            .api
-            .accept_player_session(&config.player_session_id)
-        {
+        match self.validate_player(config) {
             Ok(()) => true,
             Err(error) => {
-                tracing::warn!(target: "gamelift_server", player_session = %config.player_session_id, %error, "player session refused");
-                lock(&self.inner.players).remove(&config.player_connection_id);
+                tracing::warn!(target: "gamelift_server", connection = config.player_connection_id, player_session = %config.player_session_id, %error, "player session refused");
                 false
             }
         }
