@@ -23,6 +23,7 @@
 pub mod clock;
 pub mod error;
 mod http;
+pub mod launcher;
 pub mod processes;
 pub mod search;
 mod server;
@@ -37,3 +38,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use server::{RunningServer, Server, ServerBuilder, StartError};
 pub use service::{OPERATIONS, Service, ServiceConfig};
+pub use state::{RuntimeConfiguration, ServerProcess};

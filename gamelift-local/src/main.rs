@@ -11,7 +11,7 @@ use clap::Parser;
 #[command(name = "gamelift-local", version, about)]
 struct Args {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:9080")]
+    #[arg(long, env = "GAMELIFT_LOCAL_BIND", default_value = "127.0.0.1:9080")]
     bind: SocketAddr,
     /// Region of the default fleet.
     #[arg(long, default_value = "us-west-2")]
@@ -42,9 +42,52 @@ struct Args {
     /// printed); the official C++ Server SDK always connects with TLS.
     #[arg(long)]
     tls: bool,
+    /// Launch game server processes and keep them running, as the GameLift Agent does: a
+    /// program and its arguments separated by spaces (no shell). Each process gets the
+    /// GAMELIFT_SDK_* variables (URL, auth token, fleet id, host id, a unique process id); one
+    /// that exits is replaced; all get SIGTERM when the service stops. May be repeated.
+    #[arg(long, value_name = "COMMAND")]
+    launch: Vec<String>,
+    /// How many copies of each --launch command run at once (at most 50 in all).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    processes: u32,
+    /// Seconds launched processes have to exit after SIGTERM before they are killed.
+    #[arg(long, default_value_t = 10)]
+    launch_stop_grace: u64,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     log: String,
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is called, before
+/// the service starts launching processes, so a signal during start-up is not lost (it would end
+/// the service on the spot and leave launched processes behind).
+fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            match (interrupt, terminate) {
+                (Some(mut interrupt), Some(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -59,9 +102,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Logs go to stderr (stdout carries the banner), with colour only on a terminal.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,6 +121,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let stop = shutdown_signal();
         let server = gamelift_local::Server::builder()
             .bind(args.bind)
             .region(args.region)
@@ -85,6 +133,13 @@ fn main() -> ExitCode {
             .heartbeat_period(Duration::from_secs(args.heartbeat_period))
             .reconnect_grace(Duration::from_secs(args.reconnect_grace))
             .tls(args.tls)
+            .launch_stop_grace(Duration::from_secs(args.launch_stop_grace));
+        let server = args
+            .launch
+            .iter()
+            .fold(server, |server, command| {
+                server.launch(command, args.processes)
+            })
             .start()
             .await;
         let server = match server {
@@ -99,7 +154,16 @@ fn main() -> ExitCode {
         if let Some(path) = server.certificate_path() {
             println!("self-signed certificate: {}", path.display());
         }
-        let _ = tokio::signal::ctrl_c().await;
+        if !args.launch.is_empty() {
+            println!(
+                "launching {} game server process(es) of: {}",
+                args.processes,
+                args.launch.join(" | ")
+            );
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        stop.await;
         server.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -10,11 +10,13 @@ use axum::extract::{FromRequestParts, RawQuery, Request, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::{any, get};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
+use crate::launcher::{self, LauncherConfig};
 use crate::service::{Service, ServiceConfig};
+use crate::state::ServerProcess;
 use crate::{http, tls, websocket};
 
 /// Any other path: GET is a Server SDK connection, everything else the control plane (which
@@ -66,6 +68,7 @@ impl Server {
             clock: Arc::new(SystemClock),
             tls: false,
             certificate_directory: None,
+            launcher: LauncherConfig::default(),
         }
     }
 }
@@ -77,9 +80,37 @@ pub struct ServerBuilder {
     clock: Arc<dyn Clock>,
     tls: bool,
     certificate_directory: Option<std::path::PathBuf>,
+    launcher: LauncherConfig,
 }
 
 impl ServerBuilder {
+    /// Launch `command` (a program and its arguments, separated by spaces, as a runtime
+    /// configuration's `LaunchPath` and `Parameters`) and keep `processes` copies of it running
+    /// on the default fleet, restarting each one that exits, as the GameLift Agent does. Each is
+    /// started with `GAMELIFT_SDK_WEBSOCKET_URL`, `GAMELIFT_SDK_AUTH_TOKEN`,
+    /// `GAMELIFT_SDK_FLEET_ID`, `GAMELIFT_SDK_HOST_ID` and `GAMELIFT_SDK_PROCESS_ID`. May be given
+    /// several times; only these commands can be launched, whatever UpdateRuntimeConfiguration
+    /// asks for.
+    pub fn launch(mut self, command: &str, processes: u32) -> Self {
+        let mut words = command.split(' ').filter(|word| !word.is_empty());
+        if let Some(program) = words.next() {
+            let parameters = words.collect::<Vec<_>>().join(" ");
+            self.config.launch.push(ServerProcess {
+                launch_path: program.to_string(),
+                parameters: Some(parameters).filter(|p| !p.is_empty()),
+                concurrent_executions: processes,
+            });
+        }
+        self
+    }
+
+    /// How long launched processes have to exit after SIGTERM when the service stops, before
+    /// they are killed. Default 10 s.
+    pub fn launch_stop_grace(mut self, grace: Duration) -> Self {
+        self.launcher.stop_grace = grace;
+        self
+    }
+
     /// The address to listen on (port 0 picks a free port). Default `127.0.0.1:9080`.
     pub fn bind(mut self, address: SocketAddr) -> Self {
         self.bind = address;
@@ -181,6 +212,29 @@ impl ServerBuilder {
                 "the auto-activate port must be 1..=65535".into(),
             ));
         }
+        let total: u64 = self
+            .config
+            .launch
+            .iter()
+            .map(|p| u64::from(p.concurrent_executions))
+            .sum();
+        if total > u64::from(crate::service::MAX_CONCURRENT_PROCESSES) {
+            return Err(StartError::Config(format!(
+                "at most {} launched processes run at once; asked for {total}",
+                crate::service::MAX_CONCURRENT_PROCESSES
+            )));
+        }
+        if let Some(empty) = self
+            .config
+            .launch
+            .iter()
+            .find(|p| p.concurrent_executions == 0)
+        {
+            return Err(StartError::Config(format!(
+                "launching `{}` with 0 processes: ask for at least 1",
+                empty.launch_path
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -241,12 +295,18 @@ impl ServerBuilder {
             }),
         };
         tracing::info!(target: "gamelift_local", %address, "listening");
+        let launcher = (!service.config().launch.is_empty()).then(|| {
+            let (stop, stopped) = watch::channel(false);
+            let task = tokio::spawn(launcher::run(Arc::clone(&service), self.launcher, stopped));
+            (stop, task)
+        });
         Ok(RunningServer {
             address,
             service,
             certificate_path,
             stop: Some(stop),
             task: Some(task),
+            launcher,
         })
     }
 }
@@ -258,6 +318,7 @@ pub struct RunningServer {
     certificate_path: Option<std::path::PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    launcher: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
 impl RunningServer {
@@ -291,8 +352,14 @@ impl RunningServer {
         &self.service
     }
 
-    /// Stops accepting connections, finishes requests in flight and waits for the server.
+    /// Stops launched game server processes (they end their sessions while the service still
+    /// answers), then stops accepting connections, finishes requests in flight and waits for
+    /// the server.
     pub async fn shutdown(mut self) {
+        if let Some((stop, task)) = self.launcher.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

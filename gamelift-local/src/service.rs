@@ -10,7 +10,8 @@ use crate::error::ServiceError;
 use crate::search;
 use crate::state::{
     ACCOUNT, Alias, AuthToken, Compute, Fleet, GameSession, GameSessionStatus, Location, Placement,
-    PlacementStatus, PlayerSession, PlayerSessionStatus, Queue, Region, Timer, seconds,
+    PlacementStatus, PlayerSession, PlayerSessionStatus, Queue, Region, RuntimeConfiguration,
+    ServerProcess, Timer, seconds,
 };
 use crate::validate::{self as v, Input, Int, Str};
 use crate::wire::Value;
@@ -46,7 +47,12 @@ pub const OPERATIONS: &[&str] = &[
     "StartGameSessionPlacement",
     "DescribeGameSessionPlacement",
     "StopGameSessionPlacement",
+    "DescribeRuntimeConfiguration",
+    "UpdateRuntimeConfiguration",
 ];
+
+/// At most this many server processes run at once on one compute, as on a GameLift instance.
+pub const MAX_CONCURRENT_PROCESSES: u32 = 50;
 
 /// The most players a game session can hold (a service limit that cannot be raised).
 pub const MAX_PLAYERS: i64 = 200;
@@ -85,6 +91,10 @@ pub struct ServiceConfig {
     pub reconnect_grace_millis: u64,
     /// How long a process told to terminate has to call ProcessEnding.
     pub termination_grace_millis: u64,
+    /// The commands this service may launch (`--launch`): the default fleet's runtime
+    /// configuration starts with them, and UpdateRuntimeConfiguration accepts only these, so
+    /// no API caller can make the service run a program the operator did not name.
+    pub launch: Vec<ServerProcess>,
 }
 
 impl Default for ServiceConfig {
@@ -102,6 +112,7 @@ impl Default for ServiceConfig {
             heartbeat_period_millis: 60_000,
             reconnect_grace_millis: 30_000,
             termination_grace_millis: 300_000,
+            launch: Vec::new(),
         }
     }
 }
@@ -128,10 +139,10 @@ pub(crate) fn fleet_arn(region: &str, fleet_id: &str) -> String {
 
 /// The last path segment after `marker` in an ARN, or the input itself.
 pub(crate) fn strip_arn(input: &str, marker: &str) -> String {
-    if input.starts_with("arn:") {
-        if let Some(position) = input.rfind(marker) {
-            return input[position + marker.len()..].to_string();
-        }
+    if input.starts_with("arn:")
+        && let Some(position) = input.rfind(marker)
+    {
+        return input[position + marker.len()..].to_string();
     }
     input.to_string()
 }
@@ -223,6 +234,10 @@ impl Service {
                 metric_groups: vec!["default".into()],
                 cost: None,
                 creation_limit: None,
+                runtime: RuntimeConfiguration {
+                    server_processes: config.launch.clone(),
+                    ..Default::default()
+                },
             },
         );
         let mut regions = HashMap::new();
@@ -296,6 +311,8 @@ impl Service {
             "StartGameSessionPlacement" => self.start_game_session_placement(region, input),
             "DescribeGameSessionPlacement" => self.describe_game_session_placement(region, input),
             "StopGameSessionPlacement" => self.stop_game_session_placement(region, input),
+            "DescribeRuntimeConfiguration" => self.describe_runtime_configuration(region, input),
+            "UpdateRuntimeConfiguration" => self.update_runtime_configuration(region, input),
             other => Err(ServiceError::unknown_operation(other)),
         }
     }
@@ -343,12 +360,12 @@ impl Service {
             "AliasId",
             alias.is_some(),
         );
-        if let Some(maximum) = maximum {
-            if maximum > MAX_PLAYERS {
-                reader.reject(format!(
+        if let Some(maximum) = maximum
+            && maximum > MAX_PLAYERS
+        {
+            reader.reject(format!(
                     "Value '{maximum}' at 'maximumPlayerSessionCount' failed to satisfy constraint: a game session holds at most {MAX_PLAYERS} players"
                 ));
-            }
         }
         reader.finish()?;
         let maximum = maximum.unwrap_or_default();
@@ -737,10 +754,10 @@ impl Service {
                 if let (Some(_), Some(player)) = (&arn, &player) {
                     found.retain(|session| session.player_id == *player);
                 }
-                if player.is_none() {
-                    if let Some(status) = &status {
-                        found.retain(|session| session.status.as_str() == status);
-                    }
+                if player.is_none()
+                    && let Some(status) = &status
+                {
+                    found.retain(|session| session.status.as_str() == status);
                 }
             }
             let limit = if id.is_some() { None } else { limit };
@@ -819,6 +836,7 @@ impl Service {
                 metric_groups: metric_groups.unwrap_or_else(|| vec!["default".into()]),
                 cost,
                 creation_limit,
+                runtime: RuntimeConfiguration::default(),
             };
             let value = Value::map()
                 .with("FleetAttributes", fleet.attributes())
@@ -1105,6 +1123,118 @@ impl Service {
                 .with("AuthToken", token)
                 .with("ExpirationTimestamp", seconds(expires)))
         })
+    }
+
+    // ----- runtime configuration ---------------------------------------------------------------
+
+    fn describe_runtime_configuration(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let fleet = reader.str("FleetId", FLEET_ID.required());
+        reader.finish()?;
+        let fleet_id = strip_arn(&fleet.unwrap_or_default(), "fleet/");
+        self.with_region(region, |region, _| {
+            let fleet = region
+                .fleets
+                .get(&fleet_id)
+                .ok_or_else(|| ServiceError::not_found(format!("Fleet {fleet_id} not found.")))?;
+            Ok(Value::map().with("RuntimeConfiguration", fleet.runtime.to_value()))
+        })
+    }
+
+    fn update_runtime_configuration(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let fleet = reader.str("FleetId", FLEET_ID.required());
+        let runtime = reader.structure("RuntimeConfiguration", true, |item| {
+            let server_processes = item.struct_list("ServerProcesses", 1, 50, false, |process| {
+                let launch_path = process.str(
+                    "LaunchPath",
+                    Str::len(1, 1024).pattern(&v::LAUNCH_PATH).required(),
+                );
+                let parameters = process.str(
+                    "Parameters",
+                    Str::len(1, 1024).pattern(&v::LAUNCH_PARAMETERS),
+                );
+                let count = process.int("ConcurrentExecutions", Int::at_least(1).required());
+                Some(ServerProcess {
+                    launch_path: launch_path?,
+                    parameters,
+                    concurrent_executions: u32::try_from(count?).unwrap_or(u32::MAX),
+                })
+            });
+            let max_activations = item.int(
+                "MaxConcurrentGameSessionActivations",
+                Int::range(1, 2_147_483_647),
+            );
+            let activation_timeout =
+                item.int("GameSessionActivationTimeoutSeconds", Int::range(1, 600));
+            Some(RuntimeConfiguration {
+                server_processes: server_processes.unwrap_or_default(),
+                max_concurrent_activations: max_activations,
+                activation_timeout_seconds: activation_timeout,
+            })
+        });
+        reader.finish()?;
+        let runtime = runtime.unwrap_or_default();
+        let fleet_id = strip_arn(&fleet.unwrap_or_default(), "fleet/");
+        let total: u64 = runtime
+            .server_processes
+            .iter()
+            .map(|p| u64::from(p.concurrent_executions))
+            .sum();
+        if total > u64::from(MAX_CONCURRENT_PROCESSES) {
+            return Err(ServiceError::invalid(format!(
+                "A runtime configuration runs at most {MAX_CONCURRENT_PROCESSES} server processes \
+                 at once; this one asks for {total}"
+            )));
+        }
+        if self.config.launch.is_empty() {
+            return Err(ServiceError::invalid(
+                "This gamelift-local launches no server processes: start it with \
+                 --launch \"<command>\" to let a runtime configuration run game servers",
+            ));
+        }
+        for process in &runtime.server_processes {
+            let allowed = self.config.launch.iter().any(|launch| {
+                launch.launch_path == process.launch_path && launch.parameters == process.parameters
+            });
+            if !allowed {
+                let command = match &process.parameters {
+                    Some(parameters) => format!("{} {parameters}", process.launch_path),
+                    None => process.launch_path.clone(),
+                };
+                return Err(ServiceError::invalid(format!(
+                    "gamelift-local launches only the commands it was started with (--launch); \
+                     `{command}` is not one of them"
+                )));
+            }
+        }
+        self.with_region(region, |region, _| {
+            let fleet = region
+                .fleets
+                .get_mut(&fleet_id)
+                .ok_or_else(|| ServiceError::not_found(format!("Fleet {fleet_id} not found.")))?;
+            fleet.runtime = runtime;
+            Ok(Value::map().with("RuntimeConfiguration", fleet.runtime.to_value()))
+        })
+    }
+
+    /// The server processes `fleet_id` should keep running in `region` (empty if it has none).
+    pub fn runtime_configuration(&self, region: &str, fleet_id: &str) -> RuntimeConfiguration {
+        let state = self.state.lock();
+        state
+            .regions
+            .get(region)
+            .and_then(|region| region.fleets.get(fleet_id))
+            .map(|fleet| fleet.runtime.clone())
+            .unwrap_or_default()
     }
 
     // ----- aliases -----------------------------------------------------------------------------
@@ -1577,11 +1707,11 @@ impl State {
                     let (regions, mut extra) = self.split(now, config);
                     if let Some(region) = regions.get_mut(&region) {
                         try_place(region, &mut extra, &placement);
-                        if let Some(placement) = region.placements.get_mut(&placement) {
-                            if placement.status == PlacementStatus::Pending {
-                                placement.status = PlacementStatus::TimedOut;
-                                placement.end_millis = Some(now);
-                            }
+                        if let Some(placement) = region.placements.get_mut(&placement)
+                            && placement.status == PlacementStatus::Pending
+                        {
+                            placement.status = PlacementStatus::TimedOut;
+                            placement.end_millis = Some(now);
                         }
                     }
                 }
@@ -1698,29 +1828,29 @@ fn create_session(
         }
     }
     if let (Some(creator), Some((per_creator, minutes))) = (&request.creator, fleet.creation_limit)
+        && per_creator > 0
+        && minutes > 0
     {
-        if per_creator > 0 && minutes > 0 {
-            let since = extra.now.saturating_sub(minutes as u64 * 60_000);
-            let recent = region
-                .sessions_by_fleet
-                .get(&request.fleet_id)
-                .map(|by_seq| {
-                    by_seq
-                        .values()
-                        .filter_map(|arn| region.sessions.get(arn))
-                        .filter(|s| s.creator_id.as_deref() == Some(creator.as_str()))
-                        .filter(|s| s.creation_millis >= since)
-                        .count() as i64
-                })
-                .unwrap_or(0);
-            if recent >= per_creator {
-                return Err(ServiceError::new(
-                    "LimitExceededException",
-                    format!(
-                        "Creator {creator} already created {recent} game sessions in the last {minutes} minutes (limit {per_creator})."
-                    ),
-                ));
-            }
+        let since = extra.now.saturating_sub(minutes as u64 * 60_000);
+        let recent = region
+            .sessions_by_fleet
+            .get(&request.fleet_id)
+            .map(|by_seq| {
+                by_seq
+                    .values()
+                    .filter_map(|arn| region.sessions.get(arn))
+                    .filter(|s| s.creator_id.as_deref() == Some(creator.as_str()))
+                    .filter(|s| s.creation_millis >= since)
+                    .count() as i64
+            })
+            .unwrap_or(0);
+        if recent >= per_creator {
+            return Err(ServiceError::new(
+                "LimitExceededException",
+                format!(
+                    "Creator {creator} already created {recent} game sessions in the last {minutes} minutes (limit {per_creator})."
+                ),
+            ));
         }
     }
     let process = if extra.config.auto_activate {
@@ -2038,7 +2168,7 @@ fn live_session<'r>(
     region: &'r Region,
     arn: &str,
     verb: &str,
-) -> Result<&'r crate::state::GameSession, ServiceError> {
+) -> Result<&'r GameSession, ServiceError> {
     let session = region
         .sessions
         .get(arn)

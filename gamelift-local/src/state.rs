@@ -92,6 +92,65 @@ pub struct Fleet {
     pub metric_groups: Vec<String>,
     pub cost: Option<String>,
     pub creation_limit: Option<(i64, i64)>,
+    /// The server processes to keep running (UpdateRuntimeConfiguration; `--launch`).
+    pub runtime: RuntimeConfiguration,
+}
+
+/// One entry of a runtime configuration: a command and how many copies run at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerProcess {
+    /// The executable.
+    pub launch_path: String,
+    /// Its arguments, separated by spaces, as GameLift passes them.
+    pub parameters: Option<String>,
+    /// How many copies run at once.
+    pub concurrent_executions: u32,
+}
+
+impl ServerProcess {
+    /// The `ServerProcess` structure.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with("LaunchPath", &self.launch_path)
+            .with_opt("Parameters", self.parameters.as_ref())
+            .with(
+                "ConcurrentExecutions",
+                i64::from(self.concurrent_executions),
+            )
+    }
+}
+
+/// A fleet's runtime configuration: what server processes run on each compute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfiguration {
+    /// The processes.
+    pub server_processes: Vec<ServerProcess>,
+    /// MaxConcurrentGameSessionActivations.
+    pub max_concurrent_activations: Option<i64>,
+    /// GameSessionActivationTimeoutSeconds.
+    pub activation_timeout_seconds: Option<i64>,
+}
+
+impl RuntimeConfiguration {
+    /// The `RuntimeConfiguration` structure.
+    pub fn to_value(&self) -> Value {
+        Value::map()
+            .with(
+                "ServerProcesses",
+                self.server_processes
+                    .iter()
+                    .map(ServerProcess::to_value)
+                    .collect::<Vec<_>>(),
+            )
+            .with_opt(
+                "MaxConcurrentGameSessionActivations",
+                self.max_concurrent_activations,
+            )
+            .with_opt(
+                "GameSessionActivationTimeoutSeconds",
+                self.activation_timeout_seconds,
+            )
+    }
 }
 
 impl Fleet {
@@ -527,12 +586,12 @@ impl FleetIndex {
                 }
             }
         }
-        if let Some(name) = &session.name {
-            if let Some(set) = self.by_name.get_mut(name) {
-                set.remove(&seq);
-                if set.is_empty() {
-                    self.by_name.remove(name);
-                }
+        if let Some(name) = &session.name
+            && let Some(set) = self.by_name.get_mut(name)
+        {
+            set.remove(&seq);
+            if set.is_empty() {
+                self.by_name.remove(name);
             }
         }
     }
@@ -766,10 +825,11 @@ impl Region {
                             .unwrap_or(&empty),
                         Operand::GameSessionName => index.by_name.get(text).unwrap_or(&empty),
                         Operand::GameSessionId => {
-                            if let Some(session) = self.sessions.get(text) {
-                                if index.by_seq.contains_key(&session.seq) && single.is_empty() {
-                                    single.insert(session.seq);
-                                }
+                            if let Some(session) = self.sessions.get(text)
+                                && index.by_seq.contains_key(&session.seq)
+                                && single.is_empty()
+                            {
+                                single.insert(session.seq);
                             }
                             continue;
                         }
@@ -907,7 +967,7 @@ mod tests {
             creator_id: None,
             game_session_data: None,
             matchmaker_data: None,
-            location: if seq % 4 == 0 {
+            location: if seq.is_multiple_of(4) {
                 "custom-b".into()
             } else {
                 "custom-a".into()

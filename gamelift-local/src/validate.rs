@@ -45,6 +45,8 @@ patterns! {
     BUILD_ID_OR_ARN = r"^(build-\S+|arn:.*:build\/build-\S+)$";
     SCRIPT_ID_OR_ARN = r"^(script-\S+|arn:.*:script\/script-\S+)$";
     SNS_ARN = r"^[a-zA-Z0-9:_-]*(\.fifo)?$";
+    LAUNCH_PATH = r"^[A-Za-z0-9_:.+\/\\\- ]+$";
+    LAUNCH_PARAMETERS = r#"^[A-Za-z0-9_:.+\/\\\- =@;{},?'\[\]"]+$"#;
 }
 
 impl Pattern {
@@ -276,29 +278,29 @@ impl<'a> Input<'a> {
                 format!("Member must have length less than or equal to {}", rule.max),
             );
         }
-        if let Some(pattern) = rule.pattern {
-            if !pattern.matches(value) {
-                self.violation(
-                    shown.clone(),
-                    member,
-                    format!(
-                        "Member must satisfy regular expression pattern: {}",
-                        pattern.source
-                    ),
-                );
-            }
+        if let Some(pattern) = rule.pattern
+            && !pattern.matches(value)
+        {
+            self.violation(
+                shown.clone(),
+                member,
+                format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    pattern.source
+                ),
+            );
         }
-        if let Some(values) = rule.one_of {
-            if !values.contains(&value) {
-                self.violation(
-                    shown,
-                    member,
-                    format!(
-                        "Member must satisfy enum value set: [{}]",
-                        values.join(", ")
-                    ),
-                );
-            }
+        if let Some(values) = rule.one_of
+            && !values.contains(&value)
+        {
+            self.violation(
+                shown,
+                member,
+                format!(
+                    "Member must satisfy enum value set: [{}]",
+                    values.join(", ")
+                ),
+            );
         }
         self.errors.len() == before
     }

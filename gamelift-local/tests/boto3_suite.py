@@ -171,6 +171,28 @@ def queues_and_placements():
 
 
 @case
+def runtime_configuration():
+    described = client.describe_runtime_configuration(FleetId=FLEET)["RuntimeConfiguration"]
+    assert described["ServerProcesses"] == []
+    # This service was started without --launch: no runtime configuration may run a program.
+    message = expect_error(
+        "InvalidRequestException",
+        client.update_runtime_configuration,
+        FleetId=FLEET,
+        RuntimeConfiguration={"ServerProcesses": [{"LaunchPath": "/bin/sh", "ConcurrentExecutions": 1}]},
+    )
+    assert "--launch" in message, message
+    message = expect_error(
+        "InvalidRequestException",
+        client.update_runtime_configuration,
+        FleetId=FLEET,
+        RuntimeConfiguration={"ServerProcesses": [{"LaunchPath": "/bin/sh", "ConcurrentExecutions": 60}]},
+    )
+    assert "at most 50" in message, message
+    expect_error("NotFoundException", client.describe_runtime_configuration, FleetId="fleet-none")
+
+
+@case
 def paginators_walk_every_page():
     for _ in range(5):
         new_session(maximum=1)
