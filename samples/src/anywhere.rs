@@ -3,8 +3,10 @@
 //! `gamelift-local` and Amazon GameLift.
 
 use aws_sdk_gamelift::Client;
+use aws_sdk_gamelift::config::http::HttpResponse;
 use aws_sdk_gamelift::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_gamelift::error::ProvideErrorMetadata;
+use gamelift_client::explain::{Endpoint, explain};
 use gamelift_server::sdk::ServerParameters;
 
 /// A control-plane client: against `endpoint` (a local service, fixed local credentials) or,
@@ -21,7 +23,7 @@ pub async fn control_plane(endpoint: Option<&str>, region: &str) -> Client {
             Client::from_conf(config)
         }
         None => {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            let config = aws_config::defaults(BehaviorVersion::latest())
                 .region(Region::new(region.to_string()))
                 .load()
                 .await;
@@ -47,6 +49,7 @@ pub struct Compute {
 /// with a fresh auth token.
 pub async fn register_process(
     client: &Client,
+    endpoint: &Endpoint,
     compute: &Compute,
     process_id: &str,
 ) -> Result<ServerParameters, String> {
@@ -58,7 +61,7 @@ pub async fn register_process(
         .location(&compute.location)
         .send()
         .await;
-    let endpoint = match registered {
+    let sdk_endpoint = match registered {
         Ok(output) => output
             .compute
             .and_then(|c| c.game_lift_service_sdk_endpoint)
@@ -69,13 +72,18 @@ pub async fn register_process(
             .compute_name(&compute.compute_name)
             .send()
             .await
-            .map_err(|e| format!("DescribeCompute failed: {}", describe(&e)))?
+            .map_err(|e| format!("DescribeCompute failed: {}", describe(&e, endpoint)))?
             .compute
             .and_then(|c| c.game_lift_service_sdk_endpoint)
             .unwrap_or_default(),
-        Err(error) => return Err(format!("RegisterCompute failed: {}", describe(&error))),
+        Err(error) => {
+            return Err(format!(
+                "RegisterCompute failed: {}",
+                describe(&error, endpoint)
+            ));
+        }
     };
-    if endpoint.is_empty() {
+    if sdk_endpoint.is_empty() {
         return Err("the service returned no GameLiftServiceSdkEndpoint".into());
     }
     let token = client
@@ -84,11 +92,11 @@ pub async fn register_process(
         .compute_name(&compute.compute_name)
         .send()
         .await
-        .map_err(|e| format!("GetComputeAuthToken failed: {}", describe(&e)))?
+        .map_err(|e| format!("GetComputeAuthToken failed: {}", describe(&e, endpoint)))?
         .auth_token
         .unwrap_or_default();
     ServerParameters::builder()
-        .websocket_url(endpoint)
+        .websocket_url(sdk_endpoint)
         .fleet_id(&compute.fleet_id)
         .host_id(&compute.compute_name)
         .process_id(process_id)
@@ -97,13 +105,11 @@ pub async fn register_process(
         .map_err(|e| e.to_string())
 }
 
-/// An AWS error as `Code: message`.
-pub fn describe<E: ProvideErrorMetadata + std::error::Error>(
-    error: &aws_sdk_gamelift::error::SdkError<E>,
+/// An AWS error as `Code: message` when the service answered, otherwise what went wrong with the
+/// connection to `endpoint` and what to do about it.
+pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &aws_sdk_gamelift::error::SdkError<E, HttpResponse>,
+    endpoint: &Endpoint,
 ) -> String {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_string(),
-        _ => format!("{error}"),
-    }
+    explain(error, endpoint).to_string()
 }

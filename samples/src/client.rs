@@ -59,6 +59,8 @@ impl Connection {
 #[derive(Debug, Default)]
 pub struct TcpPlayers {
     connections: Mutex<Vec<Connection>>,
+    /// Why the last connection attempt failed (the bus answers only yes or no).
+    last_failure: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,6 +94,11 @@ impl TcpPlayers {
     pub fn try_ticket(host: &str, port: u16, ticket: &str) -> Result<String, String> {
         let address = resolve(host, port)?;
         Connection::open(address, ticket).map(|(_, answer)| answer)
+    }
+
+    /// Why the last `request_player_join_session` failed, e.g. the game server's refusal.
+    pub fn take_last_failure(&self) -> Option<String> {
+        lock(&self.last_failure).take()
     }
 
     /// How many players are connected.
@@ -139,6 +146,7 @@ impl SessionHandlingClientRequests for TcpPlayers {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(target: "samples", %error, "joining the game server failed");
+                *lock(&self.last_failure) = Some(error);
                 false
             }
         }

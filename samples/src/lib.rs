@@ -11,6 +11,7 @@
 //! - [`protocol`]: the TCP protocol.
 //! - [`story`]: the client side of the story, through the buses.
 //! - [`narrative`]: timestamped, readable output.
+//! - [`wait`]: waiting for the service, so programs can start in any order.
 
 #![warn(missing_docs)]
 
@@ -20,3 +21,4 @@ pub mod narrative;
 pub mod protocol;
 pub mod server;
 pub mod story;
+pub mod wait;

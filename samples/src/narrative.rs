@@ -34,12 +34,15 @@ impl Narrator {
 }
 
 /// Sends `tracing` output to stderr with `filter` (a level or a directive; `warn` if invalid), so
-/// stdout stays the program's own story.
+/// stdout stays the program's own story. Colour codes only when stderr is a terminal, so log
+/// files stay plain text.
 pub fn init_logging(filter: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

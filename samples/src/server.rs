@@ -12,6 +12,7 @@ use game_session::{
     PlayerConnectionConfig, SESSION_HANDLING_PROVIDER_REQUESTS, SESSION_NOTIFICATIONS,
     SessionConfig, SessionNotifications,
 };
+use gamelift_server::GameLiftError;
 use gamelift_server::manager::{
     GameLiftServerManager, GameLiftServerRequests, ServerManagerConfig,
 };
@@ -128,14 +129,16 @@ impl std::str::FromStr for ServerEvent {
 /// Where a process gets its connection parameters.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// `GAMELIFT_SDK_*` from the environment (the GameLift Agent or a managed fleet sets them).
-    /// The process id gets a suffix per session, since each process id is used once.
+    /// `GAMELIFT_SDK_*` from the environment (the GameLift Agent, a managed fleet or
+    /// `gamelift-local --launch` sets them).
     Environment,
     /// Register the compute and fetch an auth token for each process (Anywhere, or
     /// `gamelift-local` with `--auth token`).
     Register {
         /// The control plane.
         client: aws_sdk_gamelift::Client,
+        /// Where the control plane is, for error messages.
+        endpoint: gamelift_client::explain::Endpoint,
         /// The compute.
         compute: Compute,
     },
@@ -152,7 +155,10 @@ pub struct GameServerOptions {
     pub sdk: SdkConfig,
     /// Stop after hosting this many sessions (`None`: until shut down).
     pub sessions: Option<u32>,
-    /// Process ids are `<prefix>-<n>`.
+    /// A process id given by a launcher, used verbatim: the server then runs one process
+    /// lifetime (one session) and returns.
+    pub process_id: Option<String>,
+    /// Without `process_id`, each process gets the id `<prefix>-<random>`.
     pub process_prefix: String,
 }
 
@@ -203,7 +209,7 @@ impl SessionNotifications for Game {
 pub async fn run(
     options: GameServerOptions,
     events: mpsc::UnboundedSender<ServerEvent>,
-    shutdown: impl std::future::Future<Output = ()>,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let listener = TcpListener::bind(options.listen)
         .await
@@ -227,16 +233,19 @@ pub async fn run(
     )
     .map_err(|e| e.to_string())?;
     let _active = manager.activate().map_err(|e| e.to_string())?;
-    let accepting = tokio::spawn(accept_players(listener, events.clone()));
+    let accepting = tokio::spawn(accept_players(listener, manager.clone(), events.clone()));
 
     tokio::pin!(shutdown);
     let mut hosted = 0;
     let result = loop {
-        let process_id = format!(
-            "{}-{}",
-            options.process_prefix,
-            uuid::Uuid::new_v4().simple()
-        );
+        let process_id = match &options.process_id {
+            Some(given) => given.clone(),
+            None => format!(
+                "{}-{}",
+                options.process_prefix,
+                uuid::Uuid::new_v4().simple()
+            ),
+        };
         let parameters = match parameters(&options.credentials, &process_id).await {
             Ok(parameters) => parameters,
             Err(error) => break Err(error),
@@ -276,7 +285,8 @@ pub async fn run(
             break Ok(());
         }
         hosted += 1;
-        if options.sessions.is_some_and(|limit| hosted >= limit) {
+        // A process id is used once: a launched process ends with its session.
+        if options.process_id.is_some() || options.sessions.is_some_and(|limit| hosted >= limit) {
             break Ok(());
         }
     };
@@ -294,13 +304,19 @@ async fn parameters(
             .process_id(process_id)
             .build()
             .map_err(|e| e.to_string()),
-        Credentials::Register { client, compute } => {
-            register_process(client, compute, process_id).await
-        }
+        Credentials::Register {
+            client,
+            endpoint,
+            compute,
+        } => register_process(client, endpoint, compute, process_id).await,
     }
 }
 
-async fn accept_players(listener: TcpListener, events: mpsc::UnboundedSender<ServerEvent>) {
+async fn accept_players(
+    listener: TcpListener,
+    manager: GameLiftServerManager,
+    events: mpsc::UnboundedSender<ServerEvent>,
+) {
     let next_connection = Arc::new(AtomicU32::new(1));
     let connected = Arc::new(AtomicU32::new(0));
     while let Ok((stream, _)) = listener.accept().await {
@@ -308,10 +324,16 @@ async fn accept_players(listener: TcpListener, events: mpsc::UnboundedSender<Ser
         tokio::spawn(serve_player(
             stream,
             connection,
+            manager.clone(),
             connected.clone(),
             events.clone(),
         ));
     }
+}
+
+/// `text` on one line, for the line-based protocol.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Runs a bus call that may block (it waits for the service) off the async workers.
@@ -322,6 +344,7 @@ async fn blocking<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) 
 async fn serve_player(
     stream: TcpStream,
     connection: u32,
+    manager: GameLiftServerManager,
     connected: Arc<AtomicU32>,
     events: mpsc::UnboundedSender<ServerEvent>,
 ) {
@@ -336,19 +359,19 @@ async fn serve_player(
         player_connection_id: connection,
         player_session_id: ticket.clone(),
     };
+    // The typed form of `validate_player_join_session` (which answers only yes or no), so the
+    // player is told why a refusal happened.
     let check = player.clone();
-    let admitted = blocking(move || {
-        SESSION_HANDLING_PROVIDER_REQUESTS
-            .broadcast_result(|provider| provider.validate_player_join_session(&check))
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false);
-    if !admitted {
+    let admitted = blocking(move || manager.validate_player(&check))
+        .await
+        .unwrap_or_else(|| {
+            Err(GameLiftError::NotConnected(
+                "the validation task failed".into(),
+            ))
+        });
+    if let Err(error) = admitted {
         let _ = write
-            .write_all(
-                format!("{DENIED} the service did not accept this player session\n").as_bytes(),
-            )
+            .write_all(format!("{DENIED} {}\n", one_line(&error.to_string())).as_bytes())
             .await;
         let _ = events.send(ServerEvent::PlayerRefused { connection, ticket });
         return;

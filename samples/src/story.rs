@@ -2,11 +2,13 @@
 //! handles the session requests, [`TcpPlayers`] connects the players.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ebus::Connection;
 use game_session::{
     CreateSessionRequest, JoinSessionRequest, SESSION_HANDLING_CLIENT_REQUESTS, SESSION_REQUESTS,
-    SearchSessionsRequest, SearchTarget, SessionConfig, SessionConnectionConfig, SessionPlacement,
+    SearchSessionsRequest, SearchTarget, SessionConfig, SessionConnectionConfig, SessionError,
+    SessionPlacement,
 };
 use gamelift_client::{ActiveManager, GameLiftClientConfig, GameLiftClientManager};
 
@@ -47,6 +49,19 @@ impl GameClient {
 
     /// Creates a session on the configured fleet; returns its id.
     pub async fn create_session(&self, name: &str, max_players: u32) -> Result<String, String> {
+        self.create_session_waiting(name, max_players, Duration::ZERO)
+            .await
+    }
+
+    /// Creates a session, waiting up to `patience` for a server process to be free: while the
+    /// fleet has none (`FleetCapacityExceededException`, e.g. the game server is still starting)
+    /// it says so once on stderr and tries again with a short backoff.
+    pub async fn create_session_waiting(
+        &self,
+        name: &str,
+        max_players: u32,
+        patience: Duration,
+    ) -> Result<String, String> {
         let request = CreateSessionRequest {
             creator_id: "quickstart".into(),
             session_name: name.into(),
@@ -54,13 +69,42 @@ impl GameClient {
             placement: SessionPlacement::Default,
             ..Default::default()
         };
-        on_bus(move || {
-            SESSION_REQUESTS
-                .broadcast_result(|sessions| sessions.create_session(&request))
-                .ok_or("no session provider")?
-                .map_err(|e| e.to_string())
-        })
-        .await
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut delay = Duration::from_millis(100);
+        let mut said = false;
+        loop {
+            let attempt = request.clone();
+            let result = on_bus(move || {
+                SESSION_REQUESTS
+                    .broadcast_result(|sessions| sessions.create_session(&attempt))
+                    .ok_or_else(|| "no session provider".to_string())
+            })
+            .await?;
+            match result {
+                Err(SessionError::Service { code, message })
+                    if code == "FleetCapacityExceededException"
+                        && tokio::time::Instant::now() + delay < deadline =>
+                {
+                    if !said {
+                        eprintln!(
+                            "waiting for a game server process to be ready ({message}); giving up after {} s",
+                            patience.as_secs()
+                        );
+                        said = true;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Err(SessionError::Service { code, message })
+                    if code == "FleetCapacityExceededException" =>
+                {
+                    return Err(format!(
+                        "{code}: {message}. No game server process is ready on the fleet: start                          one (`cargo run -p samples --bin game-server -- --register ...`, or                          `gamelift-local --launch ...`)"
+                    ));
+                }
+                other => return other.map_err(|e| e.to_string()),
+            }
+        }
     }
 
     /// The newest session with room for another player.
@@ -121,11 +165,17 @@ impl GameClient {
             player_id: player_id.into(),
             player_data: String::new(),
         };
+        let players = self.players.clone();
         on_bus(move || {
+            let _ = players.take_last_failure();
             SESSION_REQUESTS
                 .broadcast_result(|sessions| sessions.join_session(&request))
                 .ok_or("no session provider")?
-                .map_err(|e| e.to_string())
+                .map_err(|error| match players.take_last_failure() {
+                    // The network layer says why the game server did not take the player.
+                    Some(why) => format!("{error}: {why}"),
+                    None => error.to_string(),
+                })
         })
         .await
     }

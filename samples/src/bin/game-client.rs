@@ -36,9 +36,14 @@ struct Args {
     /// Create a session first (otherwise join the newest one with room).
     #[arg(long)]
     create: bool,
-    /// The player.
-    #[arg(long, default_value = "player-1")]
-    player_id: String,
+    /// The player (default: `player-` and a random suffix, so clients started side by side are
+    /// different players).
+    #[arg(long)]
+    player_id: Option<String>,
+    /// How many seconds to wait for the service, and with --create for a game server process to
+    /// be ready, before giving up.
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
     /// Game ticks to play.
     #[arg(long, default_value_t = 3)]
     ticks: u32,
@@ -48,6 +53,14 @@ struct Args {
 }
 
 async fn play(args: &Args, say: Narrator) -> Result<(), String> {
+    let patience = std::time::Duration::from_secs(args.wait);
+    if let Some(endpoint) = &args.endpoint {
+        samples::wait::wait_for_service(endpoint, patience).await?;
+    }
+    let player_id = args.player_id.clone().unwrap_or_else(|| {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        format!("player-{}", &suffix[..8])
+    });
     let mut config = GameLiftClientConfig::from_env();
     config.region = Some(args.region.clone());
     config.fleet_id = Some(args.fleet_id.clone());
@@ -62,7 +75,9 @@ async fn play(args: &Args, say: Narrator) -> Result<(), String> {
     }
     let client = GameClient::start(config)?;
     let session_id = if args.create {
-        let id = client.create_session("sample game", 8).await?;
+        let id = client
+            .create_session_waiting("sample game", 8, patience)
+            .await?;
         say.say(format!("created {id}"));
         id
     } else {
@@ -70,10 +85,10 @@ async fn play(args: &Args, say: Narrator) -> Result<(), String> {
         say.say(format!("found {newest}"));
         newest
     };
-    let connection = client.join(&session_id, &args.player_id).await?;
+    let connection = client.join(&session_id, &player_id).await?;
     say.say(format!(
         "{} joined {}:{} with {}",
-        args.player_id,
+        player_id,
         connection.host(),
         connection.port,
         connection.player_session_id

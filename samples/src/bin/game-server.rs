@@ -14,11 +14,15 @@
 //! credentials: `--register --fleet-id fleet-… --location custom-… --ip-address <public ip>`.
 //!
 //! Each event is printed as one line (`READY`, `SESSION`, `JOINED`, `REFUSED`, `LEFT`, `ENDED`).
+//! Ctrl-C and SIGTERM end the process cleanly (ProcessEnding, then exit 0). With
+//! `GAMELIFT_SDK_PROCESS_ID` set (the Agent and `gamelift-local --launch` set it) the id is used
+//! as given and the process hosts one session, then exits for its launcher to start a new one.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
+use gamelift_client::explain::Endpoint;
 use gamelift_server::sdk::SdkConfig;
 use samples::anywhere::{Compute, control_plane};
 use samples::server::{Credentials, GameServerOptions, run};
@@ -51,12 +55,19 @@ struct Args {
     /// The address players reach this compute at.
     #[arg(long, env = "GAMELIFT_IP_ADDRESS", default_value = "127.0.0.1")]
     ip_address: String,
-    /// Exit after hosting this many sessions (default: run until Ctrl-C).
+    /// Exit after hosting this many sessions (default: run until Ctrl-C or SIGTERM).
     #[arg(long)]
     sessions: Option<u32>,
-    /// Process ids are `<prefix>-<random>`.
-    #[arg(long, env = "GAMELIFT_SDK_PROCESS_ID", default_value = "game-server")]
+    /// This process's id, used verbatim (the GameLift Agent and `gamelift-local --launch` set
+    /// it). The process then hosts one game session and exits, as launched processes do.
+    #[arg(long, env = "GAMELIFT_SDK_PROCESS_ID")]
+    process_id: Option<String>,
+    /// Without --process-id, each hosted session gets a new process id `<prefix>-<random>`.
+    #[arg(long, default_value = "game-server")]
     process_prefix: String,
+    /// How many seconds to wait for the service to accept connections before giving up.
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
     /// Log filter.
     #[arg(long, env = "RUST_LOG", default_value = "warn")]
     log: String,
@@ -64,11 +75,35 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Ctrl-C, or SIGTERM from a process manager or the GameLift Agent: end the session with
+    // ProcessEnding and exit 0. The handlers are installed first, so a signal that comes while
+    // the server is still starting is not lost.
+    let shutdown = gamelift_server::signals::shutdown_signal();
+    tokio::pin!(shutdown);
     let args = Args::parse();
     samples::narrative::init_logging(&args.log);
+    let patience = std::time::Duration::from_secs(args.wait);
+    // The service may still be starting: wait for it, saying so, rather than fail at once.
+    let service_url = if args.register {
+        args.control_endpoint.clone()
+    } else {
+        std::env::var("GAMELIFT_SDK_WEBSOCKET_URL").ok()
+    };
+    if let Some(url) = service_url.filter(|url| !url.is_empty()) {
+        tokio::select! {
+            waited = samples::wait::wait_for_service(&url, patience) => {
+                if let Err(error) = waited {
+                    eprintln!("game-server: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            _ = &mut shutdown => return ExitCode::SUCCESS,
+        }
+    }
     let credentials = if args.register {
         Credentials::Register {
             client: control_plane(args.control_endpoint.as_deref(), &args.region).await,
+            endpoint: Endpoint::of(args.control_endpoint.as_deref(), Some(&args.region)),
             compute: Compute {
                 fleet_id: args.fleet_id.clone(),
                 location: args.location.clone(),
@@ -84,6 +119,14 @@ async fn main() -> ExitCode {
         credentials,
         sdk: SdkConfig::default(),
         sessions: args.sessions,
+        // `ManagedResource` asks for a generated id, as the official SDKs do.
+        process_id: args.process_id.filter(|id| !id.is_empty()).map(|id| {
+            if id == "ManagedResource" {
+                uuid::Uuid::new_v4().to_string()
+            } else {
+                id
+            }
+        }),
         process_prefix: args.process_prefix,
     };
     let (events, mut reported) = tokio::sync::mpsc::unbounded_channel();
@@ -95,9 +138,6 @@ async fn main() -> ExitCode {
             let _ = out.flush();
         }
     });
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     let result = run(options, events, shutdown).await;
     // Print what is left; the bus may hold the last sender a little longer.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), printer).await;

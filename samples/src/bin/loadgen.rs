@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_gamelift::Client;
 use clap::Parser;
+use gamelift_client::explain::Endpoint;
 use gamelift_server::sdk::{GameLiftServerSdk, ProcessParameters, SdkConfig, ServerParameters};
 use samples::anywhere::{control_plane, describe};
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -83,7 +84,7 @@ impl Progress {
     }
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if done == self.total || done % (self.total / 50).max(1) == 0 {
+        if done == self.total || done.is_multiple_of((self.total / 50).max(1)) {
             let filled = done * 30 / self.total.max(1);
             eprint!(
                 "\r{:<10} [{}{}] {done}/{}",
@@ -152,7 +153,7 @@ fn serve() -> ExitCode {
 async fn bounded<T, Fut>(count: usize, limit: usize, work: impl Fn(usize) -> Fut) -> Vec<Option<T>>
 where
     T: Send + 'static,
-    Fut: std::future::Future<Output = T> + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
 {
     let permits = Arc::new(Semaphore::new(limit.max(1)));
     let mut tasks = Vec::with_capacity(count);
@@ -181,6 +182,7 @@ struct Arrival {
 
 struct Load {
     client: Client,
+    endpoint: Endpoint,
     errors: AtomicUsize,
     first_errors: Mutex<Vec<String>>,
 }
@@ -299,6 +301,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let client = control_plane(Some(&endpoint), "us-west-2").await;
     let load = Arc::new(Load {
         client,
+        endpoint: Endpoint::Local(endpoint.clone()),
         errors: AtomicUsize::new(0),
         first_errors: Mutex::new(Vec::new()),
     });
@@ -320,7 +323,7 @@ async fn run(args: Args) -> Result<bool, String> {
                 .await
             {
                 Ok(_) => baseline.record(begun.elapsed()),
-                Err(error) => load.error(format!("baseline: {}", describe(&error))),
+                Err(error) => load.error(format!("baseline: {}", describe(&error, &load.endpoint))),
             }
         }
     })
@@ -389,7 +392,10 @@ async fn run(args: Args) -> Result<bool, String> {
                     })
                 }
                 Err(error) => {
-                    load.error(format!("CreateGameSession: {}", describe(&error)));
+                    load.error(format!(
+                        "CreateGameSession: {}",
+                        describe(&error, &load.endpoint)
+                    ));
                     None
                 }
             }
@@ -447,7 +453,10 @@ async fn run(args: Args) -> Result<bool, String> {
                     .and_then(|p| p.player_session_id)
                     .unwrap_or_default(),
                 Err(error) => {
-                    load.error(format!("CreatePlayerSession: {}", describe(&error)));
+                    load.error(format!(
+                        "CreatePlayerSession: {}",
+                        describe(&error, &load.endpoint)
+                    ));
                     return;
                 }
             };

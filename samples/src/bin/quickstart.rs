@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gamelift_client::GameLiftClientConfig;
+use gamelift_client::explain::Endpoint;
 use gamelift_local::{RunningServer, Server};
 use gamelift_server::sdk::SdkConfig;
 use samples::anywhere::{Compute, control_plane};
@@ -115,6 +116,7 @@ async fn start_servers(
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: Credentials::Register {
                 client: control_plane(Some(&local.endpoint()), REGION).await,
+                endpoint: Endpoint::Local(local.endpoint()),
                 compute: Compute {
                     fleet_id: FLEET.into(),
                     location: LOCATION.into(),
@@ -124,6 +126,7 @@ async fn start_servers(
             },
             sdk: SdkConfig::default(),
             sessions: None,
+            process_id: None,
             process_prefix: "quickstart".into(),
         };
         let (forward, mut reported) = mpsc::unbounded_channel();
