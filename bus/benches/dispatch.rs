@@ -10,31 +10,13 @@
 //! After the measurements the ratios are printed as a table (`cargo bench -p ebus`).
 
 use std::hint::black_box;
-use std::path::PathBuf;
-use std::sync::{Arc, Barrier, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
 
 use criterion::{BenchmarkId, Criterion};
+
+mod common;
+use common::{Mixer, Work, estimate_ns, handlers, output_directory, parallel};
 use ebus::Bus;
-
-trait Work: Send + Sync {
-    fn work(&self, x: u64) -> u64;
-}
-
-struct Mixer(u64);
-
-impl Work for Mixer {
-    #[inline(never)]
-    fn work(&self, x: u64) -> u64 {
-        x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ self.0
-    }
-}
-
-fn handlers(count: usize) -> Vec<Arc<dyn Work>> {
-    (0..count)
-        .map(|index| Arc::new(Mixer(index as u64)) as Arc<dyn Work>)
-        .collect()
-}
 
 fn plain_broadcast(list: &[Arc<dyn Work>], x: u64) -> u64 {
     let mut accumulator = 0;
@@ -85,25 +67,6 @@ fn broadcast(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// Runs `body(iterations)` on `threads` threads at once; returns the slowest thread's time.
-fn parallel(threads: usize, iterations: u64, body: &(dyn Fn(u64) + Sync)) -> Duration {
-    let start = Barrier::new(threads);
-    let slowest = Mutex::new(Duration::ZERO);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                start.wait();
-                let began = Instant::now();
-                body(iterations);
-                let elapsed = began.elapsed();
-                let mut slowest = slowest.lock().unwrap();
-                *slowest = (*slowest).max(elapsed);
-            });
-        }
-    });
-    slowest.into_inner().unwrap()
 }
 
 fn threads(c: &mut Criterion) {
@@ -185,30 +148,6 @@ fn fanout(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-fn output_directory() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("criterion")
-}
-
-/// The time (ns) criterion measured for `group/bench`, from its saved estimates: its primary
-/// estimate (the slope of the linear fit), or the median where it fitted none.
-fn estimate_ns(directory: &std::path::Path, id: &str) -> Option<f64> {
-    let path = directory.join(id).join("new").join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["slope"]["point_estimate"]
-        .as_f64()
-        .or_else(|| json["median"]["point_estimate"].as_f64())
 }
 
 fn report(directory: &std::path::Path) {

@@ -138,6 +138,18 @@ fn client(endpoint: &str) -> aws_sdk_gamelift::Client {
     )
 }
 
+fn runtime(launch_path: &str, parameters: Option<&str>, count: i32) -> RuntimeConfiguration {
+    RuntimeConfiguration::builder()
+        .server_processes(
+            ServerProcess::builder()
+                .launch_path(launch_path)
+                .set_parameters(parameters.map(str::to_string))
+                .concurrent_executions(count)
+                .build(),
+        )
+        .build()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launched_game_servers_are_kept_running_and_stopped_with_the_service() {
     let game_server = sample_binary("game-server").display().to_string();
@@ -196,17 +208,7 @@ async fn launched_game_servers_are_kept_running_and_stopped_with_the_service() {
     let refused = gamelift
         .update_runtime_configuration()
         .fleet_id("fleet-local")
-        .runtime_configuration(
-            RuntimeConfiguration::builder()
-                .server_processes(
-                    ServerProcess::builder()
-                        .launch_path("/bin/sh")
-                        .parameters("-c id")
-                        .concurrent_executions(1)
-                        .build(),
-                )
-                .build(),
-        )
+        .runtime_configuration(runtime("/bin/sh", Some("-c id"), 1))
         .send()
         .await
         .expect_err("only --launch commands run");
@@ -217,16 +219,7 @@ async fn launched_game_servers_are_kept_running_and_stopped_with_the_service() {
     gamelift
         .update_runtime_configuration()
         .fleet_id("fleet-local")
-        .runtime_configuration(
-            RuntimeConfiguration::builder()
-                .server_processes(
-                    ServerProcess::builder()
-                        .launch_path(&game_server)
-                        .concurrent_executions(3)
-                        .build(),
-                )
-                .build(),
-        )
+        .runtime_configuration(runtime(&game_server, None, 3))
         .send()
         .await
         .expect("UpdateRuntimeConfiguration");
