@@ -1,18 +1,20 @@
 //! The bus: connection, dispatch, results, routers, hooks, queues and async requests.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use imbl::OrdMap;
 
 use crate::connection::{Connection, HookGuard, Link, Node};
-use crate::epoch::{self, Frame, Scope, lock};
+use crate::frames::{self, Frame, Scope, lock};
 use crate::{AddressPolicy, Error, HandlerPolicy, RouterAction};
 
 /// What an addressed bus's id type must provide. Implemented for every type that qualifies
@@ -28,18 +30,20 @@ impl<T: Clone + Ord + fmt::Debug + Send + Sync + 'static> Address for T {}
 ///
 /// See the [crate documentation](crate) for an overview and examples.
 pub struct Bus<I: ?Sized + 'static, Id: 'static = ()> {
-    /// The published snapshot; null until the first connection.
-    current: AtomicPtr<Snapshot<I, Id>>,
+    /// The published snapshot; empty until the first connection. `arc-swap` keeps a replaced
+    /// snapshot alive exactly as long as a dispatch still reads it, and frees it then.
+    current: ArcSwapOption<Snapshot<I, Id>>,
     /// Bumped on every change; a dispatch whose snapshot is older re-checks each handler.
     generation: AtomicU64,
+    /// Keys for handlers, routers and hooks.
+    next_key: AtomicU64,
     name: &'static str,
     handler_policy: HandlerPolicy,
     address_policy: AddressPolicy,
-    writer: Mutex<Writer<Id>>,
+    /// Replaced snapshots that may still be read, for `disconnect_and_wait`.
+    replaced: Mutex<Vec<Weak<Snapshot<I, Id>>>>,
     hooks: Mutex<Hooks<I, Id>>,
     queue: Mutex<QueueState<I, Id>>,
-    /// Makes the bus `Send`/`Sync` exactly when `Arc<I>` is, whatever the raw pointer says.
-    _handlers: PhantomData<Arc<I>>,
 }
 
 struct Entry<I: ?Sized> {
@@ -64,6 +68,8 @@ struct Snapshot<I: ?Sized, Id> {
     routers: List<I>,
     handlers: List<I>,
     addresses: OrdMap<Id, List<I>>,
+    /// Where each connected node is: its key and address (`None` for routers).
+    nodes: OrdMap<u64, Option<Id>>,
     handler_count: usize,
 }
 
@@ -74,6 +80,7 @@ impl<I: ?Sized, Id: Address> Snapshot<I, Id> {
             routers: Arc::from(Vec::new()),
             handlers: Arc::from(Vec::new()),
             addresses: OrdMap::new(),
+            nodes: OrdMap::new(),
             handler_count: 0,
         }
     }
@@ -84,6 +91,7 @@ impl<I: ?Sized, Id: Address> Snapshot<I, Id> {
             routers: Arc::clone(&self.routers),
             handlers: Arc::clone(&self.handlers),
             addresses: self.addresses.clone(),
+            nodes: self.nodes.clone(),
             handler_count: self.handler_count,
         }
     }
@@ -91,6 +99,7 @@ impl<I: ?Sized, Id: Address> Snapshot<I, Id> {
 
 type QueuedItem<I, Id> = Box<dyn FnOnce(&Bus<I, Id>) + Send>;
 type HookFn<I, Id> = Arc<dyn Fn(&I, &Id) + Send + Sync>;
+type Removed<I, Id> = Vec<(Option<Id>, Arc<I>, Arc<Node>)>;
 
 struct QueueState<I: ?Sized + 'static, Id: 'static> {
     enabled: bool,
@@ -102,29 +111,9 @@ struct Hooks<I: ?Sized, Id> {
     on_disconnect: Vec<(u64, HookFn<I, Id>)>,
 }
 
-struct Writer<Id> {
-    next_key: u64,
-    /// Address of every connected node, by node key (`None` for routers).
-    addresses: BTreeMap<u64, Option<Id>>,
+fn snapshot_ptr<I: ?Sized, Id>(snapshot: &Snapshot<I, Id>) -> *const () {
+    snapshot as *const Snapshot<I, Id> as *const ()
 }
-
-impl<I: ?Sized + 'static, Id: 'static> Drop for Bus<I, Id> {
-    fn drop(&mut self) {
-        let snapshot = *self.current.get_mut();
-        if !snapshot.is_null() {
-            // SAFETY: the pointer came from `Box::into_raw` in `edit`; nothing borrows the bus
-            // any more, and connections borrow it for `'static`, so none can be left.
-            drop(unsafe { Box::from_raw(snapshot) });
-        }
-    }
-}
-
-/// A removed snapshot and the connections it held, to be freed once no dispatch can see them.
-struct Garbage<I: ?Sized + 'static, Id: 'static>(#[allow(dead_code)] Box<Snapshot<I, Id>>);
-
-// SAFETY: a snapshot holds `Arc<I>` with `I: Send + Sync`, `Arc<Node>`, and ids that are `Send`;
-// moving it to the thread that frees it is sound.
-unsafe impl<I: ?Sized + Send + Sync + 'static, Id: Send + 'static> Send for Garbage<I, Id> {}
 
 impl<I, Id> Bus<I, Id>
 where
@@ -141,44 +130,62 @@ where
         self.generation.load(Ordering::Relaxed) == generation || entry.node.is_connected()
     }
 
-    /// Runs `visit` with the current snapshot (or `None`), pinned so it stays valid.
+    /// Runs `visit` with the current snapshot (or `None`), which stays alive while it runs.
     fn with_snapshot<R>(&self, visit: impl FnOnce(Option<&Snapshot<I, Id>>) -> R) -> R {
-        let frame = Frame::new(ptr::null(), ptr::null());
+        let guard = self.current.load();
+        let snapshot = guard.as_deref();
+        let frame = Frame::reading(self.key(), snapshot.map_or(ptr::null(), snapshot_ptr));
         let _scope = Scope::enter(&frame);
-        let snapshot = self.current.load(Ordering::Acquire);
-        // SAFETY: published snapshots are only freed after every thread pinned when they were
-        // replaced has unpinned; this thread stays pinned until `_scope` drops.
-        visit(unsafe { snapshot.as_ref() })
+        visit(snapshot)
     }
 
-    /// Builds and publishes a new snapshot under the writer lock. Returns what the edit returned
-    /// and the replaced snapshot, which the caller retires after releasing every lock.
+    /// Builds a new snapshot from the current one with `edit` and publishes it, retrying from the
+    /// newer snapshot if another writer published first. No lock is held while `edit` runs (it
+    /// clones and compares ids, which is user code), and nothing changes unless the publish
+    /// succeeds: a panic in `edit` leaves the bus as it was.
     fn edit<R>(
         &self,
-        edit: impl FnOnce(&mut Writer<Id>, &mut Snapshot<I, Id>) -> Result<R, Error>,
-    ) -> Result<(R, Option<Garbage<I, Id>>), Error> {
-        let mut writer = lock(&self.writer);
-        let current = self.current.load(Ordering::Acquire);
-        // SAFETY: only writers replace the pointer, and they hold the writer lock.
-        let mut next = match unsafe { current.as_ref() } {
-            Some(snapshot) => snapshot.duplicate(),
-            None => Snapshot::empty(),
-        };
-        let result = edit(&mut writer, &mut next)?;
-        next.generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        next.handler_count = next.handlers.len()
-            + next
-                .addresses
-                .values()
-                .map(|list| list.len())
-                .sum::<usize>();
-        let old = self
-            .current
-            .swap(Box::into_raw(Box::new(next)), Ordering::AcqRel);
-        drop(writer);
-        // SAFETY: `old` came from `Box::into_raw` and is no longer reachable through `current`.
-        let garbage = (!old.is_null()).then(|| Garbage(unsafe { Box::from_raw(old) }));
-        Ok((result, garbage))
+        mut edit: impl FnMut(&mut Snapshot<I, Id>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        loop {
+            let current = self.current.load_full();
+            let mut next = match &current {
+                Some(snapshot) => snapshot.duplicate(),
+                None => Snapshot::empty(),
+            };
+            let result = edit(&mut next)?;
+            next.generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            next.handler_count = next.handlers.len()
+                + next
+                    .addresses
+                    .values()
+                    .map(|list| list.len())
+                    .sum::<usize>();
+            let previous = self
+                .current
+                .compare_and_swap(&current, Some(Arc::new(next)));
+            let published = match (&*previous, &current) {
+                (Some(previous), Some(current)) => Arc::ptr_eq(previous, current),
+                (None, None) => true,
+                _ => false,
+            };
+            drop(previous);
+            if published {
+                if let Some(replaced) = current {
+                    self.remember_replaced(&replaced);
+                }
+                return Ok(result);
+            }
+        }
+    }
+
+    /// Keeps a weak reference to a replaced snapshot while dispatches may still read it.
+    fn remember_replaced(&self, replaced: &Arc<Snapshot<I, Id>>) {
+        let mut list = lock(&self.replaced);
+        list.retain(|weak| weak.strong_count() > 0);
+        if Arc::strong_count(replaced) > 1 {
+            list.push(Arc::downgrade(replaced));
+        }
     }
 
     /// Connects a handler at `Some(address)`, or a router with `None`.
@@ -190,14 +197,14 @@ where
     ) -> Result<Connection, Error> {
         let handler_policy = self.handler_policy;
         let router = address.is_none();
-        let (node, garbage) = self.edit(|writer, next| {
-            let key = writer.next_key;
-            let node = Arc::new(Node {
-                key,
-                order,
-                connected: std::sync::atomic::AtomicBool::new(true),
-                router,
-            });
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        let node = Arc::new(Node {
+            key,
+            order,
+            connected: std::sync::atomic::AtomicBool::new(true),
+            router,
+        });
+        self.edit(|next| {
             let entry = Entry {
                 handler: Arc::clone(&handler),
                 node: Arc::clone(&node),
@@ -228,35 +235,32 @@ where
                     next.handlers = insert_sorted(&next.handlers, entry, ordered);
                 }
             }
-            writer.next_key += 1;
-            writer.addresses.insert(key, address.clone());
-            Ok(node)
+            next.nodes.insert(key, address.clone());
+            Ok(())
         })?;
-        if let Some(garbage) = garbage {
-            epoch::retire(Box::new(garbage));
-        }
         tracing::debug!(target: "ebus", bus = self.name, address = ?address, router, "connect");
+        // The guard exists before the hooks run: if one panics, unwinding drops the guard and the
+        // handler is disconnected again, never left connected with no guard.
+        let connection = Connection::new(self.name, self, Arc::clone(&node));
         if let Some(address) = &address {
             self.run_hooks(true, address, &handler, &node);
         }
-        Ok(Connection::new(self.name, self, node))
+        Ok(connection)
     }
 
-    /// Removes the nodes whose keys `select` picks (under the writer lock), then runs the
-    /// disconnect hooks. Returns how many handlers (not routers) were removed.
-    fn remove_nodes(&self, select: impl FnOnce(&Snapshot<I, Id>) -> Vec<u64>) -> usize {
-        type Removed<I, Id> = Vec<(Option<Id>, Arc<I>, Arc<Node>)>;
-        let outcome = self.edit(|writer, next| {
+    /// Removes the nodes whose keys `select` picks, then marks them disconnected and runs the
+    /// disconnect hooks. Returns the removed handlers and routers.
+    fn remove_nodes(&self, select: impl Fn(&Snapshot<I, Id>) -> Vec<u64>) -> Removed<I, Id> {
+        let outcome = self.edit(|next| {
             let mut removed: Removed<I, Id> = Vec::new();
             for key in select(next) {
-                let Some(address) = writer.addresses.remove(&key) else {
+                let Some(address) = next.nodes.remove(&key) else {
                     continue;
                 };
                 let mut take = |list: &List<I>| -> List<I> {
                     let mut kept = Vec::with_capacity(list.len());
                     for entry in list.iter() {
                         if entry.node.key == key {
-                            entry.node.connected.store(false, Ordering::Release);
                             removed.push((
                                 address.clone(),
                                 Arc::clone(&entry.handler),
@@ -285,23 +289,60 @@ where
             }
             Ok(removed)
         });
-        let Ok((removed, garbage)) = outcome else {
-            return 0;
+        let Ok(removed) = outcome else {
+            return Vec::new();
         };
-        if let Some(garbage) = garbage {
-            epoch::retire(Box::new(garbage));
+        // Published: no dispatch that starts from now on sees these nodes, and one still
+        // iterating an older snapshot skips them from here on.
+        for (_, _, node) in &removed {
+            node.connected.store(false, Ordering::Release);
         }
-        let mut count = 0;
-        for (address, handler, node) in removed {
+        for (address, handler, node) in &removed {
             tracing::debug!(target: "ebus", bus = self.name, address = ?address, router = node.router, "disconnect");
-            if let Some(address) = &address {
-                count += 1;
-                self.run_hooks(false, address, &handler, &node);
+            if let Some(address) = address {
+                self.run_hooks(false, address, handler, node);
             }
         }
-        count
+        removed
     }
 
+    /// Waits until no dispatch on another thread can still be calling any of the nodes `keys`:
+    /// every replaced snapshot that contains one of them is released, except by this thread's
+    /// own dispatches (waiting for those would never end; they skip the nodes from now on).
+    fn wait_until_unused(&self, keys: &[u64]) {
+        if keys.is_empty() {
+            return;
+        }
+        let waiting: Vec<Weak<Snapshot<I, Id>>> = lock(&self.replaced).clone();
+        for weak in waiting {
+            let mut pause = Duration::from_micros(20);
+            let mut spins = 0u32;
+            loop {
+                let Some(snapshot) = weak.upgrade() else {
+                    break;
+                };
+                if !keys.iter().any(|key| snapshot.nodes.contains_key(key)) {
+                    break;
+                }
+                let own = frames::holds(self.key(), snapshot_ptr(&snapshot));
+                // One reference is ours (the upgrade); every other is a dispatch or a read.
+                if Arc::strong_count(&snapshot) - 1 <= own {
+                    break;
+                }
+                drop(snapshot);
+                if spins < 64 {
+                    spins += 1;
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+
+    /// Runs the hooks outside every lock. A hook that panics stops the others and the panic
+    /// goes on to the caller (for a connect, after the new connection is undone).
     fn run_hooks(&self, connecting: bool, address: &Id, handler: &Arc<I>, node: &Node) {
         let hooks: Vec<HookFn<I, Id>> = {
             let hooks = lock(&self.hooks);
@@ -315,7 +356,7 @@ where
         if hooks.is_empty() {
             return;
         }
-        let frame = Frame::new(self.key(), address as *const Id as *const ());
+        let frame = Frame::dispatch(self.key(), address as *const Id as *const (), ptr::null());
         let _scope = Scope::enter(&frame);
         for hook in &hooks {
             if connecting && !node.is_connected() {
@@ -336,16 +377,18 @@ where
         call: &mut impl FnMut(&I) -> R,
         sink: &mut impl FnMut(R) -> ControlFlow<()>,
     ) {
-        let frame = Frame::new(
-            self.key(),
-            target.map_or(ptr::null(), |id| id as *const Id as *const ()),
-        );
-        let _scope = Scope::enter(&frame);
-        let snapshot = self.current.load(Ordering::Acquire);
-        // SAFETY: see `with_snapshot`; this thread is pinned until `_scope` drops.
-        let Some(snapshot) = (unsafe { snapshot.as_ref() }) else {
+        // The guard keeps the snapshot alive until the dispatch ends; it is dropped after the
+        // frame's scope.
+        let guard = self.current.load();
+        let Some(snapshot) = guard.as_deref() else {
             return;
         };
+        let frame = Frame::dispatch(
+            self.key(),
+            target.map_or(ptr::null(), |id| id as *const Id as *const ()),
+            snapshot_ptr(snapshot),
+        );
+        let _scope = Scope::enter(&frame);
         if tracing::level_enabled!(tracing::Level::TRACE) {
             trace_dispatch(self.name, reverse, target.is_some());
         }
@@ -443,7 +486,7 @@ where
 
     fn innermost_frame<R>(&self, visit: impl Fn(&Frame) -> R) -> Option<R> {
         let key = self.key();
-        epoch::find_frame(|frame| (epoch::frame_bus(frame) == key).then(|| visit(frame)))
+        frames::find_frame(|frame| (frame.bus() == key).then(|| visit(frame)))
     }
 }
 
@@ -477,6 +520,14 @@ where
         }
         let key = node.key;
         self.remove_nodes(|_| vec![key]);
+    }
+
+    fn disconnect_and_wait(&self, node: &Node) {
+        let key = node.key;
+        if node.is_connected() {
+            self.remove_nodes(|_| vec![key]);
+        }
+        self.wait_until_unused(&[key]);
     }
 
     fn remove_hook(&self, key: u64) {
@@ -532,15 +583,13 @@ impl<I: ?Sized + 'static, Id: 'static> Bus<I, Id> {
         address_policy: AddressPolicy,
     ) -> Self {
         Bus {
-            current: AtomicPtr::new(ptr::null_mut()),
+            current: ArcSwapOption::const_empty(),
             generation: AtomicU64::new(0),
+            next_key: AtomicU64::new(0),
             name,
             handler_policy,
             address_policy,
-            writer: Mutex::new(Writer {
-                next_key: 0,
-                addresses: BTreeMap::new(),
-            }),
+            replaced: Mutex::new(Vec::new()),
             hooks: Mutex::new(Hooks {
                 on_connect: Vec::new(),
                 on_disconnect: Vec::new(),
@@ -549,7 +598,6 @@ impl<I: ?Sized + 'static, Id: 'static> Bus<I, Id> {
                 enabled: true,
                 items: VecDeque::new(),
             }),
-            _handlers: PhantomData,
         }
     }
 
@@ -651,14 +699,13 @@ where
     /// From inside a router's call: what to do with the dispatch. Returns `false` (and does
     /// nothing) when this thread is not running a router of this bus.
     pub fn set_router_action(&self, action: RouterAction) -> bool {
-        self.innermost_frame(|frame| epoch::frame_set_action(frame, action))
+        self.innermost_frame(|frame| frame.set_action(action))
             .unwrap_or(false)
     }
 
     /// Whether this thread is currently running a router of this bus.
     pub fn is_routing(&self) -> bool {
-        self.innermost_frame(epoch::frame_is_routing)
-            .unwrap_or(false)
+        self.innermost_frame(Frame::is_routing).unwrap_or(false)
     }
 
     /// Registers code that runs each time a handler connects, on the connecting thread, after the
@@ -680,11 +727,7 @@ where
     }
 
     fn add_hook(&'static self, connecting: bool, hook: HookFn<I, Id>) -> HookGuard {
-        let key = {
-            let mut writer = lock(&self.writer);
-            writer.next_key += 1;
-            writer.next_key - 1
-        };
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         {
             let mut hooks = lock(&self.hooks);
             if connecting {
@@ -699,7 +742,7 @@ where
     /// Disconnects every handler at `address`; returns how many. Safe to call from inside a
     /// dispatch, including one delivering to that address.
     pub fn disconnect_address(&self, address: &Id) -> usize {
-        self.remove_nodes(|snapshot| {
+        let removed = self.remove_nodes(|snapshot| {
             let list = if self.is_addressed() {
                 snapshot.addresses.get(address)
             } else {
@@ -707,19 +750,21 @@ where
             };
             list.map(|list| list.iter().map(|entry| entry.node.key).collect())
                 .unwrap_or_default()
-        })
+        });
+        count_handlers(&removed)
     }
 
     /// Disconnects every handler (not the routers); returns how many.
     pub fn disconnect_all(&self) -> usize {
-        self.remove_nodes(|snapshot| {
+        let removed = self.remove_nodes(|snapshot| {
             snapshot
                 .handlers
                 .iter()
                 .chain(snapshot.addresses.values().flat_map(|list| list.iter()))
                 .map(|entry| entry.node.key)
                 .collect()
-        })
+        });
+        count_handlers(&removed)
     }
 
     // ----- dispatch ---------------------------------------------------------------------------
@@ -1003,7 +1048,7 @@ where
             return None;
         }
         self.innermost_frame(|frame| {
-            let address = epoch::frame_address(frame) as *const Id;
+            let address = frame.address() as *const Id;
             // SAFETY: a frame's address points at an id that outlives the frame: the caller's
             // argument, a key of the pinned snapshot, or the hook's argument.
             unsafe { address.as_ref() }.cloned()
@@ -1022,11 +1067,11 @@ where
     pub fn is_reentrant_this_thread(&self) -> bool {
         let key = self.key();
         let mut innermost: Option<*const ()> = None;
-        epoch::find_frame(|frame| {
-            if epoch::frame_bus(frame) != key {
+        frames::find_frame(|frame| {
+            if frame.bus() != key {
                 return None;
             }
-            let address = epoch::frame_address(frame);
+            let address = frame.address();
             match innermost {
                 None => {
                     innermost = Some(address);
@@ -1090,19 +1135,37 @@ where
 
     /// Runs everything queued so far, in FIFO order, on this thread; returns how many items ran.
     /// Items queued while this runs wait for the next call.
+    ///
+    /// If an item panics, the items after it in this batch go back to the front of the queue, in
+    /// order, for the next call (unless queuing was switched off meanwhile), and the panic
+    /// continues to the caller; the item that panicked is gone.
     pub fn execute_queued(&self) -> usize {
-        let items = std::mem::take(&mut lock(&self.queue).items);
-        let count = items.len();
-        for item in items {
-            item(self);
+        let mut items = std::mem::take(&mut lock(&self.queue).items);
+        let mut count = 0;
+        while let Some(item) = items.pop_front() {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| item(self))) {
+                let mut queue = lock(&self.queue);
+                if queue.enabled {
+                    while let Some(rest) = items.pop_back() {
+                        queue.items.push_front(rest);
+                    }
+                }
+                drop(queue);
+                drop(items);
+                resume_unwind(panic);
+            }
+            count += 1;
         }
         count
     }
 
-    /// Drops everything queued without running it; returns how many items were dropped.
+    /// Drops everything queued without running it; returns how many items were dropped. The
+    /// items are dropped after the queue's lock is released.
     pub fn clear_queued(&self) -> usize {
         let items = std::mem::take(&mut lock(&self.queue).items);
-        items.len()
+        let count = items.len();
+        drop(items);
+        count
     }
 
     /// How many items wait for [`execute_queued`](Self::execute_queued).
@@ -1176,6 +1239,13 @@ where
         }
         results
     }
+}
+
+fn count_handlers<I: ?Sized, Id>(removed: &Removed<I, Id>) -> usize {
+    removed
+        .iter()
+        .filter(|(address, _, _)| address.is_some())
+        .count()
 }
 
 fn same_address<Id: Address>(a: *const (), b: *const ()) -> bool {

@@ -11,7 +11,7 @@ pub(crate) struct Node {
     pub(crate) key: u64,
     /// The explicit order key (0 unless the handler was connected with one).
     pub(crate) order: i64,
-    /// Cleared, under the bus's writer lock, when the handler is disconnected.
+    /// Cleared once the bus has published a snapshot without this node.
     pub(crate) connected: AtomicBool,
     /// Whether this node is a router rather than a handler.
     pub(crate) router: bool,
@@ -27,15 +27,21 @@ impl Node {
 /// What a guard needs from its bus, without the bus's type parameters.
 pub(crate) trait Link: Send + Sync {
     fn disconnect(&self, node: &Node);
+    fn disconnect_and_wait(&self, node: &Node);
     fn remove_hook(&self, key: u64);
 }
 
 /// A live connection of a handler (or router) to a bus, at one address.
 ///
 /// Dropping the guard disconnects the handler; so does [`disconnect`](Self::disconnect). Once
-/// disconnection returns, dispatches on the disconnecting thread, and dispatches on other threads
-/// that start afterwards, never call the handler again. A dispatch already running on another
-/// thread checks the handler's state immediately before calling it.
+/// that returns:
+///
+/// * dispatches on the disconnecting thread never call the handler again, including the
+///   dispatches it is inside of (a handler may disconnect itself or others mid-dispatch);
+/// * dispatches on other threads that start afterwards never call it;
+/// * a dispatch that was already running on another thread may still call it once: it checks
+///   the handler's state just before each call, and a call it began before the disconnect may
+///   still be running. [`disconnect_and_wait`](Self::disconnect_and_wait) waits for those.
 ///
 /// The guard carries no type parameters, so it can be stored in any struct.
 #[must_use = "dropping the connection disconnects the handler at once"]
@@ -68,6 +74,20 @@ impl Connection {
     /// Disconnects now. Equivalent to dropping the guard.
     pub fn disconnect(mut self) {
         self.release();
+    }
+
+    /// Disconnects now and returns only once no other thread can still be calling the handler:
+    /// a dispatch already running on another thread that may call it (or is calling it) has
+    /// finished. This is O3DE's guarantee for a bus with a mutex, without the deadlock: called
+    /// from inside a dispatch on this same thread, it does not wait for this thread's own
+    /// dispatches (they skip the handler from now on), only for the other threads'.
+    ///
+    /// Do not call it while holding something a handler on another thread waits for: it would
+    /// wait for that handler, which waits for you.
+    pub fn disconnect_and_wait(mut self) {
+        if let Some(link) = self.link.take() {
+            link.disconnect_and_wait(&self.node);
+        }
     }
 
     fn release(&mut self) {

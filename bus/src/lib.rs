@@ -98,7 +98,9 @@
 //! other handlers or whole addresses; a handler connected during a dispatch does not receive that
 //! dispatch, and one disconnected during it is not called afterwards. Broadcasts from many threads
 //! run in parallel without writing any shared memory, and connects and disconnects may run
-//! concurrently with them. See [`Connection`] for the exact guarantee across threads.
+//! concurrently with them. See [`Connection`] for the exact guarantee across threads, and
+//! [`Connection::disconnect_and_wait`] for O3DE's stronger one (the handler is not running anywhere
+//! once it returns).
 //!
 //! # Queues, routers, hooks
 //!
@@ -128,8 +130,8 @@
 
 mod bus;
 mod connection;
-mod epoch;
 mod error;
+mod frames;
 mod policy;
 pub mod registry;
 
@@ -141,7 +143,7 @@ pub use registry::{Interface, Registration};
 
 /// Whether this thread is inside a dispatch of any bus.
 pub fn is_dispatching_this_thread() -> bool {
-    epoch::in_any_dispatch()
+    frames::find_frame(|frame| (!frame.bus().is_null()).then_some(())).is_some()
 }
 
 /// The examples in `README.md`, compiled and run as doctests.

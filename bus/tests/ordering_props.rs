@@ -117,7 +117,7 @@ fn check(ops: Vec<Op>, addressed: bool) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 200 }))]
 
     #[test]
     fn ordered_handlers_follow_the_model(ops in prop::collection::vec(op(), 1..40)) {

@@ -32,8 +32,11 @@ fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
 
-const THREADS: usize = 8;
-const ROUNDS: usize = 200;
+// Miri interprets every instruction: it runs the same code paths with fewer rounds.
+const THREADS: usize = if cfg!(miri) { 3 } else { 8 };
+const ROUNDS: usize = if cfg!(miri) { 4 } else { 200 };
+const SPINS: usize = if cfg!(miri) { 20 } else { 1000 };
+const QUEUED: usize = if cfg!(miri) { 50 } else { 5000 };
 const EVENTS_PER_ROUND: u64 = 5;
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -109,19 +112,19 @@ fn many_threads_broadcast_to_one_handler_without_losing_an_increment() {
     std::thread::scope(|scope| {
         for _ in 0..THREADS {
             scope.spawn(|| {
-                for _ in 0..1000 {
+                for _ in 0..SPINS {
                     bus.broadcast(|handler| handler.add(1));
                 }
             });
         }
     });
-    assert_eq!(tally.get(), 8000);
+    assert_eq!(tally.get(), (THREADS * SPINS) as u64);
 }
 
 #[test]
 fn after_disconnect_returns_dispatches_on_other_threads_never_call_the_handler() {
     let bus: &'static Bus<dyn Counter> = leak(Bus::new("CrossThreadDisconnect"));
-    for _ in 0..50 {
+    for _ in 0..(if cfg!(miri) { 3 } else { 50 }) {
         let victim = Tally::new();
         let connection = bus.connect(victim.clone()).unwrap();
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
@@ -135,7 +138,7 @@ fn after_disconnect_returns_dispatches_on_other_threads_never_call_the_handler()
                     .recv_timeout(Duration::from_secs(10))
                     .expect("disconnect signalled");
                 let before = victim.get();
-                for _ in 0..100 {
+                for _ in 0..(if cfg!(miri) { 5 } else { 100 }) {
                     bus.broadcast(|handler| handler.add(1));
                 }
                 victim.get() - before
@@ -157,14 +160,14 @@ fn queues_accept_items_from_many_threads_and_run_them_on_the_owner() {
     std::thread::scope(|scope| {
         for _ in 0..3 {
             scope.spawn(|| {
-                for _ in 0..5000 {
+                for _ in 0..QUEUED {
                     bus.queue_event(1, |handler| handler.add(1)).unwrap();
                 }
             });
         }
     });
     assert_eq!(tally.get(), 0, "nothing runs until the owner executes");
-    assert_eq!(bus.queued_len(), 15_000);
-    assert_eq!(bus.execute_queued(), 15_000);
-    assert_eq!(tally.get(), 15_000);
+    assert_eq!(bus.queued_len(), 3 * QUEUED);
+    assert_eq!(bus.execute_queued(), 3 * QUEUED);
+    assert_eq!(tally.get(), 3 * QUEUED as u64);
 }
