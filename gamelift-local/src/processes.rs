@@ -297,8 +297,17 @@ impl Service {
         Some(answer)
     }
 
-    /// A connection of a process closed.
-    pub fn connection_closed(&self, region: &str, process_id: &str, connection: u64) {
+    /// A connection of a process closed. `goodbye`: the process closed it itself, normally (a
+    /// Close frame with 1000 or 1001). A process whose last connection closes that way has ended:
+    /// its game session ends now, with no reconnect grace; any other loss of the last connection
+    /// starts the grace.
+    pub fn connection_closed(
+        &self,
+        region: &str,
+        process_id: &str,
+        connection: u64,
+        goodbye: bool,
+    ) {
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
         let grace = self.config.reconnect_grace_millis;
@@ -320,6 +329,12 @@ impl Service {
         }
         if process.ended {
             // ProcessEnding was called: the process is done; closing is expected.
+            region_state.processes.remove(process_id);
+            return;
+        }
+        if goodbye {
+            tracing::info!(target: "gamelift_local", process = process_id, "server process closed its connection: it has ended");
+            give_up_process(region_state, process_id, now, None);
             region_state.processes.remove(process_id);
             return;
         }

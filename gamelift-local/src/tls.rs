@@ -50,8 +50,84 @@ pub struct TlsListener {
     pub acceptor: TlsAcceptor,
 }
 
+/// A server-side TLS stream that ends the session properly: when the connection is dropped
+/// (after a WebSocket close handshake, or an HTTP connection's last response) it still sends
+/// TLS `close_notify` and shuts the socket down, instead of cutting TCP under the TLS session,
+/// which a client reads as an abnormal close.
+pub struct GracefulTls(Option<TlsStream<TcpStream>>);
+
+impl GracefulTls {
+    fn stream(&mut self) -> io::Result<&mut TlsStream<TcpStream>> {
+        self.0
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl tokio::io::AsyncRead for GracefulTls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.stream() {
+            Ok(stream) => std::pin::Pin::new(stream).poll_read(cx, buf),
+            Err(error) => std::task::Poll::Ready(Err(error)),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for GracefulTls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.stream() {
+            Ok(stream) => std::pin::Pin::new(stream).poll_write(cx, buf),
+            Err(error) => std::task::Poll::Ready(Err(error)),
+        }
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.stream() {
+            Ok(stream) => std::pin::Pin::new(stream).poll_flush(cx),
+            Err(error) => std::task::Poll::Ready(Err(error)),
+        }
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.stream() {
+            Ok(stream) => std::pin::Pin::new(stream).poll_shutdown(cx),
+            Err(error) => std::task::Poll::Ready(Err(error)),
+        }
+    }
+}
+
+impl Drop for GracefulTls {
+    fn drop(&mut self) {
+        let Some(mut stream) = self.0.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            // close_notify, then FIN; bounded, a peer that stopped reading cannot hold it.
+            let _ = tokio::time::timeout(Duration::from_secs(5), stream.shutdown()).await;
+        });
+    }
+}
+
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = GracefulTls;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -65,7 +141,7 @@ impl axum::serve::Listener for TlsListener {
                 }
             };
             match tokio::time::timeout(Duration::from_secs(10), self.acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => return (stream, address),
+                Ok(Ok(stream)) => return (GracefulTls(Some(stream)), address),
                 Ok(Err(error)) => {
                     tracing::debug!(target: "gamelift_local", %address, %error, "TLS handshake failed")
                 }

@@ -1,6 +1,7 @@
 //! The Server SDK 5 WebSocket endpoint: `GET /` (or an empty path) upgraded to a WebSocket.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
@@ -48,9 +49,15 @@ pub async fn upgrade(
         .write_buffer_size(4 * 1024)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_failed_upgrade(move |_| failed_service.connection_closed(&region, &process, connection))
+        .on_failed_upgrade(move |_| {
+            failed_service.connection_closed(&region, &process, connection, false)
+        })
         .on_upgrade(move |socket| serve(service, admitted, socket))
 }
+
+/// How long the service waits for the other side of a close handshake, and for its own Close
+/// frame to be written, before it drops the connection.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     let Admitted {
@@ -61,16 +68,23 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     } = admitted;
     let (mut writer, mut reader) = socket.split();
     let (replies, mut reply_queue) = tokio::sync::mpsc::unbounded_channel::<String>();
-    // One writer: pushes from the service and replies to this connection's requests.
+    // The reader hands the writer the client's Close frame, to be echoed.
+    let (echo, mut echo_request) = tokio::sync::oneshot::channel::<Option<CloseFrame>>();
+    // The writer says when it sent a Close of its own, so the reader waits only so long for
+    // the answer.
+    let (closing, mut close_sent) = tokio::sync::watch::channel(false);
+    // One writer: pushes from the service, replies to this connection's requests, and the Close
+    // frame of the handshake, whichever side starts it.
     let writing = tokio::spawn(async move {
-        let mut close = CloseFrame {
-            code: 1000,
-            reason: "closed by gamelift-local".into(),
-        };
-        loop {
+        let close = loop {
             let frame = tokio::select! {
                 frame = outbox.recv() => frame,
                 frame = reply_queue.recv() => frame.map(Outgoing::Text),
+                requested = &mut echo_request => match requested {
+                    // Answer the client's Close with the same code (no code: an empty Close).
+                    Ok(frame) => break frame,
+                    Err(_) => None,
+                },
             };
             match frame {
                 Some(Outgoing::Text(text)) => {
@@ -79,31 +93,75 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
                     }
                 }
                 Some(Outgoing::Close { code, reason }) => {
-                    close = CloseFrame {
+                    break Some(CloseFrame {
                         code,
                         reason: reason.into(),
-                    };
-                    break;
+                    });
                 }
-                None => break,
+                None => {
+                    break Some(CloseFrame {
+                        code: 1000,
+                        reason: "closed by gamelift-local".into(),
+                    });
+                }
             }
-        }
-        let _ = writer.send(Message::Close(Some(close))).await;
-        let _ = writer.close().await;
+        };
+        let _ = closing.send(true);
+        // Send the Close frame and flush it; the transport (with TLS, close_notify) is shut
+        // down when the connection is dropped.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            let _ = writer.send(Message::Close(close)).await;
+            let _ = writer.close().await;
+        })
+        .await;
     });
-    while let Some(message) = reader.next().await {
-        match message {
-            Ok(Message::Text(text)) => {
+    let mut goodbye = false;
+    let mut answer_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let next = tokio::select! {
+            next = reader.next() => next,
+            // The service started the close: wait a bounded time for the client's answer.
+            changed = close_sent.changed(), if answer_deadline.is_none() => {
+                if changed.is_err() || *close_sent.borrow() {
+                    answer_deadline = Some(tokio::time::Instant::now() + CLOSE_TIMEOUT);
+                }
+                continue;
+            }
+            _ = sleep_until(answer_deadline) => break,
+        };
+        match next {
+            Some(Ok(Message::Text(text))) => {
                 if let Some(reply) = service.process_message(&region, &process, text.as_str())
                     && replies.send(reply).is_err()
                 {
                     break;
                 }
             }
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => {}
+            Some(Ok(Message::Close(frame))) => {
+                // A client that closes with 1000 (normal) or 1001 (going away), or with no
+                // code, is leaving on purpose; anything else is a failure it may recover from.
+                goodbye = frame
+                    .as_ref()
+                    .is_none_or(|frame| frame.code == 1000 || frame.code == 1001);
+                let _ = echo.send(frame);
+                break;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => {
+                writing.abort();
+                break;
+            }
         }
     }
-    service.connection_closed(&region, &process, connection);
-    writing.abort();
+    service.connection_closed(&region, &process, connection, goodbye);
+    // Let the writer finish the handshake (it is bounded by CLOSE_TIMEOUT).
+    let _ = writing.await;
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
