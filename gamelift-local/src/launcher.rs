@@ -44,6 +44,7 @@ impl Default for LauncherConfig {
 
 struct Running {
     child: Child,
+    pid: u32,
     entry: ServerProcess,
     process_id: String,
     started: Instant,
@@ -85,15 +86,17 @@ pub(crate) async fn run(
                 Ok(Some(status)) => {
                     let lived = process.started.elapsed();
                     let pacing = backoff.entry(key(&process.entry)).or_default();
-                    if lived < QUICK_EXIT {
+                    // A process that fails at once is restarted with a growing delay; one that
+                    // ends its work and exits 0 (a session per process) is replaced at once.
+                    if lived < QUICK_EXIT && !status.success() {
                         pacing.delay =
                             (pacing.delay * 2).clamp(Duration::from_millis(500), MAX_BACKOFF);
                         pacing.not_before = Some(Instant::now() + pacing.delay);
-                        tracing::warn!(target: "gamelift_local", pid = process.child.id().unwrap_or(0), process_id = %process.process_id, %status, lived_ms = lived.as_millis() as u64, restart_in_ms = pacing.delay.as_millis() as u64, "game server process exited soon after it started; restarting it later");
+                        tracing::warn!(target: "gamelift_local", pid = process.pid, process_id = %process.process_id, %status, lived_ms = lived.as_millis() as u64, restart_in_ms = pacing.delay.as_millis() as u64, "game server process failed soon after it started; restarting it later");
                     } else {
                         pacing.delay = Duration::ZERO;
                         pacing.not_before = None;
-                        tracing::info!(target: "gamelift_local", process_id = %process.process_id, %status, "game server process exited; starting a replacement");
+                        tracing::info!(target: "gamelift_local", pid = process.pid, process_id = %process.process_id, %status, "game server process exited; starting a replacement");
                     }
                 }
                 Err(error) => {
@@ -188,9 +191,11 @@ fn launch(service: &Service, region: &str, entry: &ServerProcess) -> Result<Runn
     let child = command
         .spawn()
         .map_err(|error| format!("{}: {error}", entry.launch_path))?;
-    tracing::info!(target: "gamelift_local", pid = child.id().unwrap_or(0), %process_id, command = %command_line(entry), "launched game server process");
+    let pid = child.id().unwrap_or(0);
+    tracing::info!(target: "gamelift_local", pid, %process_id, command = %command_line(entry), "launched game server process");
     Ok(Running {
         child,
+        pid,
         entry: entry.clone(),
         process_id,
         started: Instant::now(),

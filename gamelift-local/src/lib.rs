@@ -22,6 +22,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod health;
 mod http;
 pub mod launcher;
 pub mod processes;

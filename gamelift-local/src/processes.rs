@@ -454,6 +454,7 @@ fn handle_action(
             process.activated = true;
             process.ended = false;
             process.healthy = true;
+            tracing::info!(target: "gamelift_local", process = process_id, port, "server process ready");
             process.last_healthy_millis = now;
             let period = extra.config.heartbeat_period_millis;
             extra.add_timer(
@@ -480,6 +481,9 @@ fn handle_action(
                 .get("HealthStatus")
                 .and_then(Json::as_bool)
                 .unwrap_or(false);
+            if process.healthy && !healthy {
+                tracing::info!(target: "gamelift_local", process = process_id, "server process reported itself unhealthy");
+            }
             process.healthy = healthy;
             if healthy {
                 process.last_healthy_millis = now;
@@ -500,6 +504,7 @@ fn handle_action(
                 Some(GameSessionStatus::Activating) => {
                     region
                         .update_session(arn, |session| session.status = GameSessionStatus::Active);
+                    tracing::info!(target: "gamelift_local", game_session = arn, process = process_id, "game session ACTIVE");
                     Ok(Map::new())
                 }
                 Some(GameSessionStatus::Active) => Ok(Map::new()),
@@ -631,6 +636,7 @@ fn handle_action(
             Ok(out)
         }
         "TerminateServerProcess" => {
+            tracing::info!(target: "gamelift_local", process = process_id, "server process ended (ProcessEnding)");
             process.ended = true;
             process.activated = false;
             let reason = process.terminating.flatten();

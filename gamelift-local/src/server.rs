@@ -17,7 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::launcher::{self, LauncherConfig};
 use crate::service::{Service, ServiceConfig};
 use crate::state::ServerProcess;
-use crate::{http, tls, websocket};
+use crate::{health, http, tls, websocket};
 
 /// Any other path: GET is a Server SDK connection, everything else the control plane (which
 /// answers unknown paths with a clear error).
@@ -259,6 +259,15 @@ impl ServerBuilder {
         let service = Arc::new(Service::new(self.config, self.clock));
         let app = Router::new()
             .route("/", get(websocket::upgrade).post(http::handle))
+            .route(
+                health::HEALTH_PATH,
+                get(|State(service): State<Arc<Service>>| async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        health::report(&service).to_string(),
+                    )
+                }),
+            )
             .fallback(any(dispatch))
             .with_state(Arc::clone(&service));
         let (stop, stopped) = oneshot::channel::<()>();

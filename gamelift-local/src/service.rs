@@ -131,6 +131,8 @@ pub struct Service {
     pub(crate) config: ServiceConfig,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) state: Mutex<State>,
+    /// When the service started, for the health report.
+    pub(crate) started: std::time::Instant,
 }
 
 pub(crate) fn fleet_arn(region: &str, fleet_id: &str) -> String {
@@ -243,6 +245,7 @@ impl Service {
         let mut regions = HashMap::new();
         regions.insert(config.region.clone(), region);
         Service {
+            started: std::time::Instant::now(),
             config,
             clock,
             state: Mutex::new(State {
@@ -1712,6 +1715,7 @@ impl State {
                         {
                             placement.status = PlacementStatus::TimedOut;
                             placement.end_millis = Some(now);
+                            tracing::info!(target: "gamelift_local", placement = %placement.id, "game session placement TIMED_OUT");
                         }
                     }
                 }
@@ -1935,6 +1939,7 @@ fn create_session(
             .insert((request.fleet_id, custom_id), arn.clone());
     }
     region.insert_session(session);
+    tracing::info!(target: "gamelift_local", game_session = %arn, process = process.as_deref().unwrap_or("(auto-activated)"), "game session created");
     if let Some(process) = process {
         crate::processes::start_session_on(region, extra, &process, &arn);
     }
@@ -1955,6 +1960,7 @@ pub(crate) fn end_session(
         session.termination_millis = Some(now);
         session.player_sessions.clone()
     });
+    tracing::info!(target: "gamelift_local", game_session = arn, status = status.as_str(), reason = reason.unwrap_or(""), "game session ended: {}", status.as_str());
     for id in players.unwrap_or_default() {
         let holds = region
             .players
@@ -1991,6 +1997,7 @@ fn reserve_player<'r>(
         port: session.port,
         player_data,
     };
+    tracing::info!(target: "gamelift_local", player_session = %id, player = %player.player_id, game_session = %player.game_session_arn, status = "RESERVED", "player session RESERVED");
     region.players.insert(id.clone(), player);
     region
         .players_by_player_id
@@ -2084,6 +2091,7 @@ pub(crate) fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
         if let Some(stored) = region.placements.get_mut(id) {
             stored.status = PlacementStatus::Fulfilled;
             stored.end_millis = Some(extra.now);
+            tracing::info!(target: "gamelift_local", placement = %id, game_session = %arn, "game session placement FULFILLED");
             stored.game_session_arn = Some(arn);
             stored.placed_players = placed;
         }

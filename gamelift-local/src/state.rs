@@ -776,6 +776,7 @@ impl Region {
         if !status.holds_slot() {
             player.termination_millis = Some(now);
         }
+        tracing::info!(target: "gamelift_local", player_session = id, player = %player.player_id, game_session = %player.game_session_arn, status = status.as_str(), "player session {}", status.as_str());
         let delta = i64::from(status.holds_slot()) - i64::from(before.holds_slot());
         if delta != 0 {
             let arn = player.game_session_arn.clone();

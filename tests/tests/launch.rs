@@ -200,8 +200,12 @@ async fn launched_game_servers_are_kept_running_and_stopped_with_the_service() {
         .until("a replacement ready", |s| s.ready.len() == 3)
         .await;
     assert!(
-        service.seen.iter().any(|l| l.contains("exited")),
-        "the exit is logged"
+        service
+            .seen
+            .iter()
+            .any(|l| l.contains(&format!("pid={victim_pid} ")) && l.contains("signal: 9")),
+        "the kill is logged:\n{}",
+        service.seen.join("\n")
     );
 
     // Another program cannot be slipped in through the API.
@@ -238,4 +242,34 @@ async fn launched_game_servers_are_kept_running_and_stopped_with_the_service() {
     for (id, pid) in &service.pids {
         assert!(!alive(*pid), "{id} (pid {pid}) still runs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_fails_at_once_is_restarted_with_a_growing_delay() {
+    let mut service = Service::start(&["--bind", "127.0.0.1:0", "--launch", "/bin/false"]);
+    let failures = |s: &Service| {
+        s.seen
+            .iter()
+            .filter(|line| line.contains("failed soon after it started"))
+            .count()
+    };
+    service
+        .until("three failed starts", |s| failures(s) >= 3)
+        .await;
+    let delays: Vec<u64> = service
+        .seen
+        .iter()
+        .filter(|line| line.contains("failed soon after it started"))
+        .filter_map(|line| line.split("restart_in_ms=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .take(3)
+        .collect();
+    assert_eq!(delays, vec![500, 1000, 2000]);
+    let pid = service.child.id().expect("running");
+    signal(pid, libc::SIGTERM);
+    let status = tokio::time::timeout(Duration::from_secs(30), service.child.wait())
+        .await
+        .expect("the service stops")
+        .expect("waited");
+    assert!(status.success(), "{status}");
 }
