@@ -28,6 +28,7 @@
 
 mod error;
 mod interfaces;
+pub mod named;
 pub mod testing;
 mod types;
 
