@@ -78,6 +78,21 @@ impl PlayerSessionInfo {
     }
 }
 
+/// Input of UpdateGameSession: what to change (`None`: leave as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateGameSessionInput {
+    /// The game session.
+    pub game_session_id: String,
+    /// New capacity.
+    pub max_players: Option<u32>,
+    /// New name.
+    pub name: Option<String>,
+    /// Whether new players are accepted (`ACCEPT_ALL`) or not (`DENY_ALL`).
+    pub accept_players: Option<bool>,
+    /// Game properties to add or overwrite.
+    pub properties: BTreeMap<String, String>,
+}
+
 /// Input of StartGameSessionPlacement.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlacementInput {
@@ -188,6 +203,11 @@ pub trait GameLiftApi: Send + Sync {
         &self,
         game_session_id: &str,
     ) -> Result<Option<SessionConfig>, SessionError>;
+    /// UpdateGameSession.
+    async fn update_game_session(
+        &self,
+        input: &UpdateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError>;
     /// TerminateGameSession (the default mode: the process ends the session itself).
     async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError>;
     /// StartGameSessionPlacement.
@@ -500,6 +520,39 @@ impl GameLiftApi for SdkApi {
             Err(error) if error.code() == Some("NotFoundException") => Ok(None),
             Err(error) => Err(explain(&error, &self.endpoint)),
         }
+    }
+
+    async fn update_game_session(
+        &self,
+        input: &UpdateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError> {
+        use aws_sdk_gamelift::types::PlayerSessionCreationPolicy;
+        let output = self
+            .client
+            .update_game_session()
+            .game_session_id(&input.game_session_id)
+            .set_maximum_player_session_count(
+                input
+                    .max_players
+                    .map(|max| i32::try_from(max).unwrap_or(i32::MAX)),
+            )
+            .set_name(input.name.clone())
+            .set_player_session_creation_policy(input.accept_players.map(|accept| {
+                if accept {
+                    PlayerSessionCreationPolicy::AcceptAll
+                } else {
+                    PlayerSessionCreationPolicy::DenyAll
+                }
+            }))
+            .set_game_properties(
+                (!input.properties.is_empty()).then(|| properties(&input.properties)),
+            )
+            .send()
+            .await
+            .map_err(|e| explain(&e, &self.endpoint))?;
+        output.game_session().map(session_config).ok_or_else(|| {
+            SessionError::Transport("UpdateGameSession returned no game session".into())
+        })
     }
 
     async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError> {

@@ -66,6 +66,9 @@ pub struct GameLiftClientConfig {
     pub activation_poll_interval: Duration,
     /// How often the ticket tracker polls a matchmaking ticket.
     pub matchmaking_poll_interval: Duration,
+    /// The limits of named sessions (default: [`gamelift_limits`](crate::named::gamelift_limits),
+    /// EOS's service limits with GameLift's 200 players and 12 advertised attributes).
+    pub named_session_limits: game_session::named::Limits,
 }
 
 impl Default for GameLiftClientConfig {
@@ -83,6 +86,7 @@ impl Default for GameLiftClientConfig {
             placement_poll_interval: Duration::from_millis(500),
             activation_timeout: Duration::from_secs(60),
             activation_poll_interval: Duration::from_millis(250),
+            named_session_limits: crate::named::gamelift_limits(),
             matchmaking_poll_interval: Duration::from_secs(10),
         }
     }
@@ -221,6 +225,13 @@ impl GameLiftClientConfigBuilder {
         self.config.activation_poll_interval = interval;
         self
     }
+
+    /// The limits of named sessions (sizes and per-user call rates).
+    pub fn named_session_limits(mut self, limits: game_session::named::Limits) -> Self {
+        self.config.named_session_limits = limits;
+        self
+    }
+
     /// How often the ticket tracker polls a matchmaking ticket.
     pub fn matchmaking_poll_interval(mut self, interval: Duration) -> Self {
         self.config.matchmaking_poll_interval = interval;

@@ -63,6 +63,13 @@ mod manager;
 
 pub use api::{GameLiftApi, SdkApi};
 pub use config::{CredentialsSource, GameLiftClientConfig, GameLiftClientConfigBuilder};
+/// Named sessions on GameLift: the client manager also provides
+/// [`NamedSessionRequests`](game_session::named::NamedSessionRequests); these are the encoding of
+/// settings into game properties and GameLift's limits.
+pub mod named {
+    pub use crate::manager::{encode_properties, gamelift_limits, session_details};
+}
+
 pub use manager::{
     ActiveManager, GAMELIFT_REQUESTS, GameLiftClientManager, GameLiftRequests,
     MATCHMAKING_EVENT_REQUESTS, MatchmakingEventRequests,

@@ -21,6 +21,9 @@ use crate::api::{
 };
 use crate::config::GameLiftClientConfig;
 
+mod named;
+pub use named::{encode_properties, gamelift_limits, session_details};
+
 /// GameLift-specific requests: configure the client, make player ids.
 pub trait GameLiftRequests: Send + Sync {
     /// (Re)configures the GameLift client; later requests use the new configuration.
@@ -83,6 +86,8 @@ struct Shared {
     config: RwLock<GameLiftClientConfig>,
     api: RwLock<Option<Arc<dyn GameLiftApi>>>,
     joined: Mutex<Option<String>>,
+    /// Named sessions of the local users.
+    named: Mutex<game_session::named::LocalSessions>,
     tracker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -194,6 +199,7 @@ impl GameLiftClientManager {
                 config: RwLock::new(GameLiftClientConfig::default()),
                 api: RwLock::new(None),
                 joined: Mutex::new(None),
+                named: Mutex::new(game_session::named::LocalSessions::new(gamelift_limits())),
                 tracker: Mutex::new(None),
             }),
         })
@@ -213,6 +219,12 @@ impl GameLiftClientManager {
         api: Arc<dyn GameLiftApi>,
     ) -> Result<Self, SessionError> {
         let manager = Self::new()?;
+        manager
+            .shared
+            .named
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_limits(config.named_session_limits.clone());
         write(&manager.shared.config, config);
         write(&manager.shared.api, Some(api));
         Ok(manager)
@@ -226,6 +238,11 @@ impl GameLiftClientManager {
             async move { SdkApi::from_config(&config).await }
         };
         let api = self.block(build)??;
+        self.shared
+            .named
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_limits(config.named_session_limits.clone());
         write(&self.shared.config, config);
         write(
             &self.shared.api,
@@ -245,6 +262,7 @@ impl GameLiftClientManager {
             MATCHMAKING_REQUESTS.connect(Arc::new(self.clone()))?,
             MATCHMAKING_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?,
             GAMELIFT_REQUESTS.connect(Arc::new(self.clone()))?,
+            game_session::named::NAMED_SESSION_REQUESTS.connect(Arc::new(self.clone()))?,
             MATCHMAKING_EVENT_REQUESTS.connect(Arc::new(self.clone()))?,
         ];
         Ok(ActiveManager {

@@ -89,6 +89,16 @@ impl GameLiftApi for MockApi {
     async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError> {
         self.record(format!("terminate {game_session_id}"))
     }
+    async fn update_game_session(
+        &self,
+        input: &gamelift_client::api::UpdateGameSessionInput,
+    ) -> Result<SessionConfig, SessionError> {
+        self.record(format!("update {}", input.game_session_id))?;
+        Ok(SessionConfig {
+            session_id: input.game_session_id.clone(),
+            ..Default::default()
+        })
+    }
     async fn search_game_sessions(
         &self,
         input: &SearchInput,

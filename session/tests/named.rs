@@ -469,3 +469,186 @@ fn registering_players_reports_registered_sanctioned_and_no_change() {
         "{dump}"
     );
 }
+
+// ----- search ----------------------------------------------------------------------------------
+
+fn details(
+    id: &str,
+    players: u32,
+    build: impl FnOnce(SessionModification) -> SessionModification,
+) -> SessionDetails {
+    SessionDetails {
+        session_id: id.into(),
+        owner: None,
+        settings: build(
+            SessionModification::new(Limits::default())
+                .max_players(4)
+                .unwrap()
+                .bucket_id("eu")
+                .unwrap(),
+        )
+        .build(),
+        player_count: players,
+        registered_players: Vec::new(),
+        host_address: None,
+    }
+}
+
+#[test]
+fn attribute_predicates_filters_and_distance() {
+    let sessions = vec![
+        details("a", 0, |m| {
+            m.attribute("level", 10i64)
+                .unwrap()
+                .attribute("map", "harbour")
+                .unwrap()
+        }),
+        details("b", 2, |m| {
+            m.attribute("level", 30i64)
+                .unwrap()
+                .attribute("map", "desert")
+                .unwrap()
+        }),
+        details("c", 4, |m| {
+            m.attribute("level", 21i64)
+                .unwrap()
+                .attribute("map", "harbour-night")
+                .unwrap()
+        }),
+        details("d", 1, |m| {
+            m.attribute("level", 19.5)
+                .unwrap()
+                .local_attribute("map", "secret")
+                .unwrap()
+        }),
+    ];
+    let ids = |search: SessionSearch| -> Vec<String> {
+        search
+            .rank(sessions.clone())
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect()
+    };
+    let search = || SessionSearch::attributes();
+    assert_eq!(
+        ids(search().with("map", Comparison::Equal, "harbour").unwrap()),
+        ["a"]
+    );
+    assert_eq!(
+        ids(search()
+            .with("map", Comparison::NotEqual, "harbour")
+            .unwrap()),
+        ["b", "c", "d"]
+    );
+    assert_eq!(
+        ids(search().with("level", Comparison::Greater, 20i64).unwrap()),
+        ["b", "c"]
+    );
+    assert_eq!(
+        ids(search()
+            .with("level", Comparison::GreaterOrEqual, 21i64)
+            .unwrap()),
+        ["b", "c"]
+    );
+    assert_eq!(
+        ids(search().with("level", Comparison::Less, 20i64).unwrap()),
+        ["a", "d"]
+    );
+    assert_eq!(
+        ids(search()
+            .with("level", Comparison::LessOrEqual, 19.5)
+            .unwrap()),
+        ["a", "d"]
+    );
+    assert_eq!(
+        ids(search().with("level", Comparison::Distance, 20i64).unwrap()),
+        ["d", "c", "a", "b"]
+    );
+    assert_eq!(
+        ids(search()
+            .with_values(
+                "map",
+                Comparison::AnyOf,
+                vec!["desert".into(), "harbour".into()]
+            )
+            .unwrap()),
+        ["a", "b"]
+    );
+    assert_eq!(
+        ids(search()
+            .with_values(
+                "map",
+                Comparison::NotAnyOf,
+                vec!["desert".into(), "harbour".into()]
+            )
+            .unwrap()),
+        ["c", "d"]
+    );
+    // A local attribute is never seen by a search.
+    assert_eq!(
+        ids(search()
+            .with("map", Comparison::Contains, "harbour")
+            .unwrap()),
+        ["a", "c"]
+    );
+    assert_eq!(
+        ids(search()
+            .with("map", Comparison::Contains, "secret")
+            .unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(ids(search().empty_only().unwrap()), ["a"]);
+    assert_eq!(ids(search().non_empty_only().unwrap()), ["b", "c", "d"]);
+    assert_eq!(ids(search().min_free_slots(3).unwrap()), ["a", "d"]);
+    assert_eq!(ids(search().bucket("us").unwrap()), Vec::<String>::new());
+    assert_eq!(ids(search().max_results(2).unwrap()), ["a", "b"]);
+    // Predicates AND.
+    assert_eq!(
+        ids(search()
+            .with("level", Comparison::Greater, 5i64)
+            .unwrap()
+            .with("level", Comparison::NotEqual, 10i64)
+            .unwrap()
+            .with("map", Comparison::Contains, "harbour")
+            .unwrap()),
+        ["c"]
+    );
+}
+
+#[test]
+fn searches_are_checked_as_they_are_built() {
+    assert!(
+        SessionSearch::attributes()
+            .max_results(201)
+            .unwrap_err()
+            .to_string()
+            .contains("1 to 200")
+    );
+    assert!(
+        SessionSearch::attributes()
+            .with("level", Comparison::Greater, "x")
+            .is_err()
+    );
+    assert!(
+        SessionSearch::attributes()
+            .with("map", Comparison::Contains, 3i64)
+            .is_err()
+    );
+    assert!(
+        SessionSearch::attributes()
+            .with_values("map", Comparison::Equal, vec![])
+            .is_err()
+    );
+    // The modes do not mix.
+    assert!(
+        SessionSearch::by_id("gs-1")
+            .with("map", Comparison::Equal, "x")
+            .is_err()
+    );
+    assert!(SessionSearch::by_user("ada").bucket("eu").is_err());
+    let mut session = details("gs-1", 1, |m| m);
+    assert!(SessionSearch::by_id("gs-1").matches(&session));
+    session.registered_players = vec!["ada".into()];
+    assert!(SessionSearch::by_user("ada").matches(&session));
+    assert!(!SessionSearch::by_user("bob").matches(&session));
+}

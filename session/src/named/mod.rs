@@ -35,10 +35,19 @@
 //! ```
 
 mod error;
+mod interfaces;
+mod search;
 mod settings;
 mod store;
 
 pub use error::{CallClass, NamedSessionError};
+pub use interfaces::{
+    CreateMode, NAMED_SESSION_NOTIFICATIONS, NAMED_SESSION_REQUESTS, NamedSessionNotifications,
+    NamedSessionRequests,
+};
+pub use search::{
+    Comparison, MAX_SEARCH_RESULTS, Predicate, SearchMode, SessionDetails, SessionSearch,
+};
 pub use settings::{
     Advertisement, Attribute, AttributeValue, Limits, PermissionLevel, SESSION_ID_OVERRIDE_LENGTH,
     SessionModification, SessionSettings,

@@ -209,6 +209,11 @@ impl LocalSessions {
         &self.limits
     }
 
+    /// Replaces the limits; sessions that exist stay as they are.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// The state changes since the last call, oldest first.
     pub fn drain_changes(&mut self) -> Vec<StateChange> {
         std::mem::take(&mut self.changes)
