@@ -69,6 +69,9 @@ pub struct GameLiftClientConfig {
     /// The limits of named sessions (default: [`gamelift_limits`](crate::named::gamelift_limits),
     /// EOS's service limits with GameLift's 200 players and 12 advertised attributes).
     pub named_session_limits: game_session::named::Limits,
+    /// How completions of named-session async requests are delivered: at once, or queued for the
+    /// game to run on its tick.
+    pub named_completions: game_session::named::CompletionMode,
 }
 
 impl Default for GameLiftClientConfig {
@@ -87,6 +90,7 @@ impl Default for GameLiftClientConfig {
             activation_timeout: Duration::from_secs(60),
             activation_poll_interval: Duration::from_millis(250),
             named_session_limits: crate::named::gamelift_limits(),
+            named_completions: game_session::named::CompletionMode::Immediate,
             matchmaking_poll_interval: Duration::from_secs(10),
         }
     }
@@ -229,6 +233,12 @@ impl GameLiftClientConfigBuilder {
     /// The limits of named sessions (sizes and per-user call rates).
     pub fn named_session_limits(mut self, limits: game_session::named::Limits) -> Self {
         self.config.named_session_limits = limits;
+        self
+    }
+
+    /// How completions of named-session async requests are delivered.
+    pub fn named_completions(mut self, mode: game_session::named::CompletionMode) -> Self {
+        self.config.named_completions = mode;
         self
     }
 

@@ -263,6 +263,7 @@ impl GameLiftClientManager {
             MATCHMAKING_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?,
             GAMELIFT_REQUESTS.connect(Arc::new(self.clone()))?,
             game_session::named::NAMED_SESSION_REQUESTS.connect(Arc::new(self.clone()))?,
+            game_session::named::NAMED_SESSION_ASYNC_REQUESTS.connect(Arc::new(self.clone()))?,
             MATCHMAKING_EVENT_REQUESTS.connect(Arc::new(self.clone()))?,
         ];
         Ok(ActiveManager {

@@ -590,6 +590,147 @@ impl NamedSessionRequests for GameLiftClientManager {
     }
 }
 
+impl GameLiftClientManager {
+    /// Runs `work` (a blocking named-session call) on the manager's blocking pool and delivers
+    /// its one completion as configured.
+    fn complete_named(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        operation: &'static str,
+        work: impl FnOnce(&GameLiftClientManager) -> Result<NamedSessionOutcome, NamedSessionError>
+        + Send
+        + 'static,
+    ) {
+        let this = self.clone();
+        let (user, name) = (user.to_string(), name.to_string());
+        let mode = read(&self.shared.config).named_completions;
+        self.shared.handle.spawn_blocking(move || {
+            let completion = NamedSessionCompletion {
+                request_id,
+                user,
+                name,
+                operation,
+                result: work(&this),
+            };
+            match mode {
+                CompletionMode::Immediate => NAMED_SESSION_COMPLETIONS
+                    .broadcast(|listener| listener.on_named_session_complete(&completion)),
+                CompletionMode::Queued => {
+                    let queued = NAMED_SESSION_COMPLETIONS.queue_broadcast(move |listener| {
+                        listener.on_named_session_complete(&completion)
+                    });
+                    if let Err(error) = queued {
+                        tracing::error!(target: "gamelift_client", %error, "a named-session completion could not be queued");
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn session_outcome(
+    result: Result<NamedSessionInfo, NamedSessionError>,
+) -> Result<NamedSessionOutcome, NamedSessionError> {
+    result.map(|info| NamedSessionOutcome::Session(Box::new(info)))
+}
+
+impl NamedSessionAsyncRequests for GameLiftClientManager {
+    fn create_session_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        settings: SessionSettings,
+        mode: CreateMode,
+    ) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "create", move |m| {
+            session_outcome(NamedSessionRequests::create_session(
+                m, &u, &n, settings, mode,
+            ))
+        });
+    }
+
+    fn update_session_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        settings: SessionSettings,
+    ) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "update", move |m| {
+            session_outcome(NamedSessionRequests::update_session(m, &u, &n, settings))
+        });
+    }
+
+    fn start_session_async(&self, request_id: u64, user: &str, name: &str) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "start", move |m| {
+            session_outcome(NamedSessionRequests::start_session(m, &u, &n))
+        });
+    }
+
+    fn end_session_async(&self, request_id: u64, user: &str, name: &str) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "end", move |m| {
+            session_outcome(NamedSessionRequests::end_session(m, &u, &n))
+        });
+    }
+
+    fn destroy_session_async(&self, request_id: u64, user: &str, name: &str) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "destroy", move |m| {
+            NamedSessionRequests::destroy_session(m, &u, &n)
+                .map(|()| NamedSessionOutcome::Destroyed)
+        });
+    }
+
+    fn find_sessions_async(&self, request_id: u64, user: &str, search: SessionSearch) {
+        let u = user.to_string();
+        self.complete_named(request_id, user, "", "find", move |m| {
+            NamedSessionRequests::find_sessions(m, &u, &search).map(NamedSessionOutcome::Found)
+        });
+    }
+
+    fn join_session_async(&self, request_id: u64, user: &str, name: &str, session: SessionDetails) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "join", move |m| {
+            session_outcome(NamedSessionRequests::join_session(m, &u, &n, &session))
+        });
+    }
+
+    fn register_players_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        players: Vec<String>,
+    ) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "register", move |m| {
+            NamedSessionRequests::register_players(m, &u, &n, &players)
+                .map(NamedSessionOutcome::Players)
+        });
+    }
+
+    fn unregister_players_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        players: Vec<String>,
+    ) {
+        let (u, n) = (user.to_string(), name.to_string());
+        self.complete_named(request_id, user, name, "unregister", move |m| {
+            NamedSessionRequests::unregister_players(m, &u, &n, &players)
+                .map(NamedSessionOutcome::Players)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,3 +106,103 @@ pub trait NamedSessionNotifications: Send + Sync {
 /// Listeners of [`NamedSessionNotifications`].
 pub static NAMED_SESSION_NOTIFICATIONS: Bus<dyn NamedSessionNotifications> =
     Bus::new("NamedSessionNotifications");
+
+/// When completions of [`NamedSessionAsyncRequests`] are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CompletionMode {
+    /// At once, on the thread that finished the work.
+    #[default]
+    Immediate,
+    /// Queued on [`NAMED_SESSION_COMPLETIONS`]; the game runs them on its own thread with
+    /// `NAMED_SESSION_COMPLETIONS.execute_queued()` once per tick (EOS's tick model).
+    Queued,
+}
+
+/// What a completed named-session call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NamedSessionOutcome {
+    /// create, update, start, end, join: the session afterwards.
+    Session(Box<NamedSessionInfo>),
+    /// destroy.
+    Destroyed,
+    /// find.
+    Found(Vec<SessionDetails>),
+    /// register, unregister.
+    Players(PlayerChange),
+}
+
+/// The one completion of one [`NamedSessionAsyncRequests`] call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedSessionCompletion {
+    /// The id the caller gave the request.
+    pub request_id: u64,
+    /// The local user.
+    pub user: String,
+    /// The local session name (empty for a find).
+    pub name: String,
+    /// The call: `create`, `update`, `start`, `end`, `destroy`, `find`, `join`, `register`,
+    /// `unregister`.
+    pub operation: &'static str,
+    /// The result.
+    pub result: Result<NamedSessionOutcome, NamedSessionError>,
+}
+
+/// Named-session requests that return at once (EOS's model): each completes with exactly one
+/// [`NamedSessionCompletion`] on [`NAMED_SESSION_COMPLETIONS`], carrying the caller's
+/// `request_id`, immediately or on the game's tick as the provider is configured.
+pub trait NamedSessionAsyncRequests: Send + Sync {
+    /// Creates a session.
+    fn create_session_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        settings: SessionSettings,
+        mode: CreateMode,
+    );
+    /// Updates a session's settings.
+    fn update_session_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        settings: SessionSettings,
+    );
+    /// Starts a session.
+    fn start_session_async(&self, request_id: u64, user: &str, name: &str);
+    /// Ends a session.
+    fn end_session_async(&self, request_id: u64, user: &str, name: &str);
+    /// Destroys a session.
+    fn destroy_session_async(&self, request_id: u64, user: &str, name: &str);
+    /// Finds sessions.
+    fn find_sessions_async(&self, request_id: u64, user: &str, search: SessionSearch);
+    /// Joins a found session under a local name.
+    fn join_session_async(&self, request_id: u64, user: &str, name: &str, session: SessionDetails);
+    /// Registers players.
+    fn register_players_async(&self, request_id: u64, user: &str, name: &str, players: Vec<String>);
+    /// Unregisters players.
+    fn unregister_players_async(
+        &self,
+        request_id: u64,
+        user: &str,
+        name: &str,
+        players: Vec<String>,
+    );
+}
+
+/// The provider of [`NamedSessionAsyncRequests`].
+pub static NAMED_SESSION_ASYNC_REQUESTS: Bus<dyn NamedSessionAsyncRequests> = Bus::with_policies(
+    "NamedSessionAsyncRequests",
+    HandlerPolicy::Single,
+    AddressPolicy::Single,
+);
+
+/// Receives the completions of [`NamedSessionAsyncRequests`].
+pub trait NamedSessionCompletions: Send + Sync {
+    /// One call completed.
+    fn on_named_session_complete(&self, completion: &NamedSessionCompletion);
+}
+
+/// Listeners of named-session completions.
+pub static NAMED_SESSION_COMPLETIONS: Bus<dyn NamedSessionCompletions> =
+    Bus::new("NamedSessionCompletions");

@@ -34,6 +34,7 @@
 //! assert!(sessions.begin_start("ada", "Game", now).is_err()); // already in progress
 //! ```
 
+pub mod awaitable;
 mod error;
 mod interfaces;
 mod search;
@@ -42,8 +43,10 @@ mod store;
 
 pub use error::{CallClass, NamedSessionError};
 pub use interfaces::{
-    CreateMode, NAMED_SESSION_NOTIFICATIONS, NAMED_SESSION_REQUESTS, NamedSessionNotifications,
-    NamedSessionRequests,
+    CompletionMode, CreateMode, NAMED_SESSION_ASYNC_REQUESTS, NAMED_SESSION_COMPLETIONS,
+    NAMED_SESSION_NOTIFICATIONS, NAMED_SESSION_REQUESTS, NamedSessionAsyncRequests,
+    NamedSessionCompletion, NamedSessionCompletions, NamedSessionNotifications,
+    NamedSessionOutcome, NamedSessionRequests,
 };
 pub use search::{
     Comparison, MAX_SEARCH_RESULTS, Predicate, SearchMode, SessionDetails, SessionSearch,
