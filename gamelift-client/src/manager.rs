@@ -88,6 +88,8 @@ struct Shared {
     joined: Mutex<Option<String>>,
     /// Named sessions of the local users.
     named: Mutex<game_session::named::LocalSessions>,
+    /// Invites already announced on the invite notification bus.
+    announced_invites: Mutex<std::collections::BTreeSet<String>>,
     tracker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -200,6 +202,7 @@ impl GameLiftClientManager {
                 api: RwLock::new(None),
                 joined: Mutex::new(None),
                 named: Mutex::new(game_session::named::LocalSessions::new(gamelift_limits())),
+                announced_invites: Mutex::new(std::collections::BTreeSet::new()),
                 tracker: Mutex::new(None),
             }),
         })

@@ -335,16 +335,32 @@ async fn fifty_creates_then_joins_never_meet_an_activating_session() {
     let manager = manager_with(&local, limits);
     let _active = manager.activate().unwrap();
     for run in 0..50 {
-        let created = named(|p| {
-            p.create_session(
-                "ada",
-                "Race",
-                game_settings(false, PermissionLevel::PublicAdvertised),
-                CreateMode::Now,
-            )
-        })
-        .await
-        .unwrap_or_else(|error| panic!("run {run}: create failed: {error}"));
+        // Ending the previous session restarts its server process; waiting for a free process
+        // (FleetCapacityExceeded, bounded) is not the race under test, which is the join.
+        let mut attempts = 0;
+        let created = loop {
+            let created = named(|p| {
+                p.create_session(
+                    "ada",
+                    "Race",
+                    game_settings(false, PermissionLevel::PublicAdvertised),
+                    CreateMode::Now,
+                )
+            })
+            .await;
+            match created {
+                Err(NamedSessionError::Backend(game_session::SessionError::Service {
+                    code,
+                    ..
+                })) if code == "FleetCapacityExceededException" && attempts < 400 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                other => {
+                    break other.unwrap_or_else(|error| panic!("run {run}: create failed: {error}"));
+                }
+            }
+        };
         let id = created.session_id.unwrap();
         let found = named(move |p| p.find_sessions("bob", &SessionSearch::by_id(id)))
             .await
@@ -360,5 +376,153 @@ async fn fifty_creates_then_joins_never_meet_an_activating_session() {
         named(|p| p.destroy_session("ada", "Race")).await.unwrap();
     }
     drop(servers);
+    local.shutdown().await;
+}
+
+/// An invite transport a game (or a platform layer) could provide: invites kept in memory.
+#[derive(Default)]
+struct MemoryInvites(Mutex<Vec<SessionInvite>>);
+
+impl InviteTransport for MemoryInvites {
+    fn send(
+        &self,
+        from: &str,
+        to: &str,
+        session: &SessionDetails,
+    ) -> Result<String, NamedSessionError> {
+        let mut invites = self.0.lock().unwrap();
+        let invite_id = format!("invite-{}", invites.len() + 1);
+        invites.push(SessionInvite {
+            invite_id: invite_id.clone(),
+            from: from.into(),
+            to: to.into(),
+            session: session.clone(),
+        });
+        Ok(invite_id)
+    }
+    fn pending(&self, user: &str) -> Result<Vec<SessionInvite>, NamedSessionError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|i| i.to == user)
+            .cloned()
+            .collect())
+    }
+    fn remove(&self, user: &str, invite_id: &str) -> Result<SessionInvite, NamedSessionError> {
+        let mut invites = self.0.lock().unwrap();
+        let index = invites
+            .iter()
+            .position(|i| i.to == user && i.invite_id == invite_id)
+            .ok_or_else(|| {
+                NamedSessionError::NoPermission(format!("no invite {invite_id} for {user}"))
+            })?;
+        Ok(invites.remove(index))
+    }
+}
+
+#[derive(Default)]
+struct Received(Mutex<Vec<String>>);
+
+impl InviteNotifications for Received {
+    fn on_session_invite_received(&self, invite: &SessionInvite) {
+        self.0.lock().unwrap().push(invite.invite_id.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_only_session_is_joined_through_an_accepted_invite() {
+    let _buses = BUSES.lock().await;
+    let local = local_service().await;
+    let mut server = GameServerProcess::start(&local.endpoint(), "invite-host");
+    server.ready().await;
+    let manager = manager(&local);
+    let _active = manager.activate().unwrap();
+    let created = named(|p| {
+        p.create_session(
+            "ada",
+            "Private",
+            game_settings(false, PermissionLevel::InviteOnly),
+            CreateMode::Now,
+        )
+    })
+    .await
+    .unwrap();
+
+    // With no transport, invites are not supported, and the error names what is missing.
+    let error = named(|p| p.send_invite("ada", "Private", "bob"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, NamedSessionError::NotSupported { missing, .. } if missing.contains("InviteTransport")),
+        "{error:?}"
+    );
+
+    let transport = Arc::new(MemoryInvites::default());
+    let _transport = INVITE_TRANSPORT.connect(transport.clone()).unwrap();
+    let received = Arc::new(Received::default());
+    let _received = INVITE_NOTIFICATIONS.connect(received.clone()).unwrap();
+    // No search finds it.
+    let everything = named(|p| p.find_sessions("bob", &SessionSearch::attributes()))
+        .await
+        .unwrap();
+    assert!(
+        everything
+            .iter()
+            .all(|s| Some(&s.session_id) != created.session_id.as_ref())
+    );
+
+    let first = named(|p| p.send_invite("ada", "Private", "bob"))
+        .await
+        .unwrap();
+    let second = named(|p| p.send_invite("ada", "Private", "bob"))
+        .await
+        .unwrap();
+    let pending = named(|p| p.query_invites("bob")).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].from, "ada");
+    assert_eq!(
+        pending[0].session.session_id,
+        created.session_id.clone().unwrap()
+    );
+    assert_eq!(
+        *received.0.lock().unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    // Asking again announces nothing new.
+    named(|p| p.query_invites("bob")).await.unwrap();
+    assert_eq!(received.0.lock().unwrap().len(), 2);
+
+    let rejected = second.clone();
+    named(move |p| p.reject_invite("bob", &rejected))
+        .await
+        .unwrap();
+    let accepted = first.clone();
+    let joined = named(move |p| p.accept_invite("bob", &accepted, "Game"))
+        .await
+        .expect("the invite lets bob in");
+    assert_eq!(joined.session_id, created.session_id);
+    assert!(joined.connect.unwrap().ticket.starts_with("psess-"));
+    assert!(named(|p| p.query_invites("bob")).await.unwrap().is_empty());
+    // An invite is used once.
+    assert!(
+        named(move |p| p.accept_invite("bob", &first, "Again"))
+            .await
+            .is_err()
+    );
+    // carol has none.
+    assert!(
+        named(|p| p.query_invites("carol"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    named(|p| p.destroy_session("bob", "Game")).await.unwrap();
+    named(|p| p.destroy_session("ada", "Private"))
+        .await
+        .unwrap();
+    drop(server);
     local.shutdown().await;
 }

@@ -211,6 +211,31 @@ fn backend(error: SessionError) -> NamedSessionError {
 }
 
 impl GameLiftClientManager {
+    /// Joins a found (or invited-to) session under the local `name`.
+    fn join_found(
+        &self,
+        user: &str,
+        name: &str,
+        session: &SessionDetails,
+    ) -> Result<NamedSessionInfo, NamedSessionError> {
+        let ticket = self.named(|s| {
+            s.begin_join(
+                user,
+                name,
+                session.settings.clone(),
+                session.owner.clone(),
+                Instant::now(),
+            )
+        })?;
+        let answer = self
+            .join_backend_session(user, &session.session_id)
+            .map(|connect| BackendSession {
+                session_id: Some(session.session_id.clone()),
+                connect: Some(connect),
+            });
+        self.named(|s| s.finish(ticket, answer))
+    }
+
     fn named_api(&self) -> Result<std::sync::Arc<dyn GameLiftApi>, NamedSessionError> {
         self.api().map_err(backend)
     }
@@ -537,26 +562,90 @@ impl NamedSessionRequests for GameLiftClientManager {
     ) -> Result<NamedSessionInfo, NamedSessionError> {
         if session.settings.permission == PermissionLevel::InviteOnly {
             return Err(NamedSessionError::NoPermission(format!(
-                "session {} is invite only",
+                "session {} is invite only: accept an invite to join it",
                 session.session_id
             )));
         }
-        let ticket = self.named(|s| {
-            s.begin_join(
-                user,
-                name,
-                session.settings.clone(),
-                session.owner.clone(),
-                Instant::now(),
-            )
+        self.join_found(user, name, session)
+    }
+
+    fn send_invite(
+        &self,
+        user: &str,
+        name: &str,
+        target: &str,
+    ) -> Result<String, NamedSessionError> {
+        let info = self.named(|s| s.info(user, name)).ok_or_else(|| {
+            NamedSessionError::SessionNotFound {
+                name: name.to_string(),
+            }
         })?;
-        let answer = self
-            .join_backend_session(user, &session.session_id)
-            .map(|connect| BackendSession {
-                session_id: Some(session.session_id.clone()),
-                connect: Some(connect),
+        if !info.settings.invites_allowed {
+            return Err(NamedSessionError::NoPermission(format!(
+                "session {name:?} does not allow invites"
+            )));
+        }
+        let Some(session_id) = info.session_id.clone() else {
+            return Err(NamedSessionError::InvalidState {
+                name: name.to_string(),
+                operation: "invite to",
+                state: info.state,
             });
-        self.named(|s| s.finish(ticket, answer))
+        };
+        if target.is_empty() || target == user {
+            return Err(NamedSessionError::invalid(
+                "target",
+                "names no other user to invite",
+            ));
+        }
+        self.named(|s| s.admit(user, CallClass::Players, Instant::now()))?;
+        let found = self.find_sessions(user, &SessionSearch::by_id(session_id.clone()))?;
+        let details = found.into_iter().next().ok_or_else(|| {
+            NamedSessionError::NoPermission(format!("session {session_id} is no longer active"))
+        })?;
+        with_invite_transport("send_invite", |transport| {
+            transport.send(user, target, &details)
+        })
+    }
+
+    fn query_invites(&self, user: &str) -> Result<Vec<SessionInvite>, NamedSessionError> {
+        let invites = with_invite_transport("query_invites", |transport| transport.pending(user))?;
+        let fresh: Vec<SessionInvite> = {
+            let mut announced = self
+                .shared
+                .announced_invites
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            invites
+                .iter()
+                .filter(|invite| announced.insert(invite.invite_id.clone()))
+                .cloned()
+                .collect()
+        };
+        for invite in &fresh {
+            INVITE_NOTIFICATIONS.broadcast(|listener| listener.on_session_invite_received(invite));
+        }
+        Ok(invites)
+    }
+
+    fn reject_invite(&self, user: &str, invite_id: &str) -> Result<(), NamedSessionError> {
+        self.named(|s| s.admit(user, CallClass::Players, Instant::now()))?;
+        with_invite_transport("reject_invite", |transport| {
+            transport.remove(user, invite_id)
+        })
+        .map(|_| ())
+    }
+
+    fn accept_invite(
+        &self,
+        user: &str,
+        invite_id: &str,
+        name: &str,
+    ) -> Result<NamedSessionInfo, NamedSessionError> {
+        let invite = with_invite_transport("accept_invite", |transport| {
+            transport.remove(user, invite_id)
+        })?;
+        self.join_found(user, name, &invite.session)
     }
 
     fn register_players(

@@ -77,6 +77,26 @@ pub trait NamedSessionRequests: Send + Sync {
     fn is_player_in_session(&self, user: &str, name: &str, player: &str) -> bool;
     /// A human-readable description of session `name`, for debugging.
     fn dump_session_state(&self, user: &str, name: &str) -> String;
+    /// Invites `target` to session `name` (the user must own it or be registered in it, and the
+    /// session must allow invites); returns the invite id. Needs an [`InviteTransport`].
+    fn send_invite(
+        &self,
+        user: &str,
+        name: &str,
+        target: &str,
+    ) -> Result<String, NamedSessionError>;
+    /// The invites waiting for `user` (EOS `QueryInvites`; count and index are the `Vec`'s);
+    /// each new one is also announced on [`INVITE_NOTIFICATIONS`].
+    fn query_invites(&self, user: &str) -> Result<Vec<SessionInvite>, NamedSessionError>;
+    /// Rejects an invite.
+    fn reject_invite(&self, user: &str, invite_id: &str) -> Result<(), NamedSessionError>;
+    /// Accepts an invite: joins its session under the local `name` (invite-only sessions too).
+    fn accept_invite(
+        &self,
+        user: &str,
+        invite_id: &str,
+        name: &str,
+    ) -> Result<NamedSessionInfo, NamedSessionError>;
     /// Where to connect to session `name` (Unreal `GetResolvedConnectString`).
     fn resolved_connect_string(&self, user: &str, name: &str) -> Option<ConnectInfo> {
         self.session_info(user, name).and_then(|info| info.connect)
@@ -206,3 +226,69 @@ pub trait NamedSessionCompletions: Send + Sync {
 /// Listeners of named-session completions.
 pub static NAMED_SESSION_COMPLETIONS: Bus<dyn NamedSessionCompletions> =
     Bus::new("NamedSessionCompletions");
+
+/// An invite to a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInvite {
+    /// The invite's id (at most 64 characters).
+    pub invite_id: String,
+    /// Who invited.
+    pub from: String,
+    /// Who is invited.
+    pub to: String,
+    /// The session.
+    pub session: SessionDetails,
+}
+
+/// Carries invites between users. GameLift has no invite API, so a game (or a platform layer,
+/// or `gamelift-local`'s local-only extension) provides one; without a provider every invite call
+/// fails with [`NamedSessionError::NotSupported`] naming this bus.
+pub trait InviteTransport: Send + Sync {
+    /// Delivers an invite from `from` to `to` for `session`; returns the invite id.
+    fn send(
+        &self,
+        from: &str,
+        to: &str,
+        session: &SessionDetails,
+    ) -> Result<String, NamedSessionError>;
+    /// The invites waiting for `user`, oldest first.
+    fn pending(&self, user: &str) -> Result<Vec<SessionInvite>, NamedSessionError>;
+    /// Removes invite `invite_id` of `user` (accepted or rejected); returns it.
+    fn remove(&self, user: &str, invite_id: &str) -> Result<SessionInvite, NamedSessionError>;
+}
+
+/// The provider of [`InviteTransport`].
+pub static INVITE_TRANSPORT: Bus<dyn InviteTransport> = Bus::with_policies(
+    "InviteTransport",
+    HandlerPolicy::Single,
+    AddressPolicy::Single,
+);
+
+/// Invites received, for game code (EOS `SessionInviteReceived`).
+pub trait InviteNotifications: Send + Sync {
+    /// An invite for a local user arrived.
+    fn on_session_invite_received(&self, invite: &SessionInvite) {
+        let _ = invite;
+    }
+}
+
+/// Listeners of [`InviteNotifications`].
+pub static INVITE_NOTIFICATIONS: Bus<dyn InviteNotifications> = Bus::new("InviteNotifications");
+
+/// Runs `call` on the invite transport, or fails naming the missing provider.
+pub fn with_invite_transport<T>(
+    operation: &'static str,
+    call: impl FnOnce(&dyn InviteTransport) -> Result<T, NamedSessionError>,
+) -> Result<T, NamedSessionError> {
+    let mut call = Some(call);
+    INVITE_TRANSPORT
+        .broadcast_result(|transport| call.take().map(|call| call(transport)))
+        .flatten()
+        .unwrap_or_else(|| {
+            Err(NamedSessionError::NotSupported {
+                operation,
+                missing: "no InviteTransport provider is connected (GameLift has no invite API)"
+                    .into(),
+            })
+        })
+}

@@ -43,10 +43,11 @@ mod store;
 
 pub use error::{CallClass, NamedSessionError};
 pub use interfaces::{
-    CompletionMode, CreateMode, NAMED_SESSION_ASYNC_REQUESTS, NAMED_SESSION_COMPLETIONS,
+    CompletionMode, CreateMode, INVITE_NOTIFICATIONS, INVITE_TRANSPORT, InviteNotifications,
+    InviteTransport, NAMED_SESSION_ASYNC_REQUESTS, NAMED_SESSION_COMPLETIONS,
     NAMED_SESSION_NOTIFICATIONS, NAMED_SESSION_REQUESTS, NamedSessionAsyncRequests,
     NamedSessionCompletion, NamedSessionCompletions, NamedSessionNotifications,
-    NamedSessionOutcome, NamedSessionRequests,
+    NamedSessionOutcome, NamedSessionRequests, SessionInvite, with_invite_transport,
 };
 pub use search::{
     Comparison, MAX_SEARCH_RESULTS, Predicate, SearchMode, SessionDetails, SessionSearch,
