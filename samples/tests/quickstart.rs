@@ -34,6 +34,40 @@ fn the_quickstart_plays_the_whole_story() {
 }
 
 #[test]
+fn the_named_session_story_runs_from_one_command() {
+    let output = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .args(["--named-sessions", "--timeout", "60"])
+        .output()
+        .expect("the quickstart runs");
+    let story = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{story}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for step in [
+        "ada created \"Game\" (Pending)",
+        "bob found it by level >= 10",
+        "level=Int(12)",
+        "the server validated it",
+        "ada registered [\"bob\"]",
+        "ada started \"Game\": InProgress",
+        "carol cannot join a started session",
+        "ada ended \"Game\": Ended",
+        "dave created \"Unreal\" locally (Pending, no backend session yet)",
+        "dave started \"Unreal\" (InProgress): connect string 127.0.0.1:",
+        "named-session story finished",
+    ] {
+        assert!(story.contains(step), "missing {step:?} in:\n{story}");
+    }
+    assert!(
+        !story.contains("password"),
+        "local attributes never leave:\n{story}"
+    );
+}
+
+#[test]
 fn server_events_read_back_what_they_print() {
     use samples::server::ServerEvent;
     for event in [

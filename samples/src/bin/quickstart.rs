@@ -16,6 +16,10 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use game_session::named::{
+    Comparison, ConnectInfo, CreateMode, NAMED_SESSION_REQUESTS, NamedSessionError,
+    NamedSessionRequests, SessionModification, SessionSearch,
+};
 use gamelift_client::GameLiftClientConfig;
 use gamelift_client::explain::Endpoint;
 use gamelift_local::{RunningServer, Server};
@@ -38,6 +42,10 @@ const REGION: &str = "us-west-2";
     about = "A whole GameLift session on this machine"
 )]
 struct Args {
+    /// Tell the named-session story instead (EOS / Unreal style): typed attributes, a search,
+    /// a join, start, end and destroy, and Unreal's create-on-start flow.
+    #[arg(long)]
+    named_sessions: bool,
     /// Players who join.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     players: u32,
@@ -251,6 +259,13 @@ async fn story(args: &Args, say: Narrator) -> Result<(), Failed> {
         .build();
     let client = GameClient::start(config).step("start the client manager")?;
     say.say("client manager is handling the session request buses");
+    if args.named_sessions {
+        named_story(&say, &client, &mut events).await?;
+        drop(client);
+        servers.stop().await;
+        local.shutdown().await;
+        return Ok(());
+    }
 
     let started = Instant::now();
     let session_id = client
@@ -355,6 +370,191 @@ async fn story(args: &Args, say: Narrator) -> Result<(), Failed> {
     drop(client);
     servers.stop().await;
     local.shutdown().await;
+    Ok(())
+}
+
+/// A named-session request on the bus, off the async workers (the calls block).
+async fn named<T: Send + 'static>(
+    call: impl FnOnce(&dyn NamedSessionRequests) -> Result<T, NamedSessionError> + Send + 'static,
+) -> Result<T, NamedSessionError> {
+    tokio::task::spawn_blocking(move || {
+        let mut call = Some(call);
+        NAMED_SESSION_REQUESTS
+            .broadcast_result(|provider| call.take().map(|call| call(provider)))
+            .flatten()
+            .unwrap_or_else(|| {
+                Err(NamedSessionError::NotSupported {
+                    operation: "named sessions",
+                    missing: "no NamedSessionRequests provider".into(),
+                })
+            })
+    })
+    .await
+    .unwrap_or_else(|error| {
+        Err(NamedSessionError::Backend(
+            game_session::SessionError::Failed(error.to_string()),
+        ))
+    })
+}
+
+/// Connects `connect`'s player over TCP and keeps the connection.
+fn connect(client: &GameClient, connect: &ConnectInfo) -> Result<(), String> {
+    let (host, port) = connect
+        .address
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{} is not host:port", connect.address))?;
+    let config = game_session::SessionConnectionConfig {
+        player_session_id: connect.ticket.clone(),
+        ip_address: host.to_string(),
+        dns_name: String::new(),
+        port: port
+            .parse()
+            .map_err(|e| format!("{}: {e}", connect.address))?,
+    };
+    client.players.connect(&config)
+}
+
+async fn named_story(
+    say: &Narrator,
+    client: &GameClient,
+    events: &mut mpsc::UnboundedReceiver<(usize, ServerEvent)>,
+) -> Result<(), Failed> {
+    let settings = SessionModification::new(gamelift_client::named::gamelift_limits())
+        .bucket_id("quickstart")
+        .and_then(|m| m.max_players(4))
+        .and_then(|m| m.attribute("mode", "duel"))
+        .and_then(|m| m.attribute("level", 12i64))
+        .and_then(|m| m.attribute("ranked", true))
+        .and_then(|m| m.local_attribute("password", "stays on this client"))
+        .step("build the settings")?
+        .build();
+    let created = named(|p| p.create_session("ada", "Game", settings, CreateMode::Now))
+        .await
+        .step("ada creates \"Game\"")?;
+    say.say(format!(
+        "ada created \"Game\" ({:?}): {}",
+        created.state,
+        created.session_id.clone().unwrap_or_default()
+    ));
+    expect(events, "the session on a server", |_, event| match event {
+        ServerEvent::SessionStarted { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("a game server hosts it")?;
+
+    let search = SessionSearch::attributes()
+        .bucket("quickstart")
+        .and_then(|s| s.with("level", Comparison::GreaterOrEqual, 10i64))
+        .step("build the search")?;
+    let found = named(move |p| p.find_sessions("bob", &search))
+        .await
+        .step("bob searches")?;
+    let details = found.first().cloned().ok_or(Failed {
+        step: "bob searches".into(),
+        error: "nothing found".into(),
+    })?;
+    let attributes: Vec<String> = details
+        .settings
+        .attributes
+        .iter()
+        .map(|(k, a)| format!("{k}={:?}", a.value))
+        .collect();
+    say.say(format!(
+        "bob found it by level >= 10: {} players max, attributes {}",
+        details.settings.max_players,
+        attributes.join(", ")
+    ));
+    let joining = details.clone();
+    let joined = named(move |p| p.join_session("bob", "Game", &joining))
+        .await
+        .step("bob joins")?;
+    let ticket = joined.connect.clone().unwrap_or_default();
+    connect(client, &ticket).step("bob connects to the game server")?;
+    say.say(format!(
+        "bob joined \"Game\" and connected to {} with {}: the server validated it",
+        ticket.address, ticket.ticket
+    ));
+    let registered = named(|p| p.register_players("ada", "Game", &["bob".to_string()]))
+        .await
+        .step("ada registers bob")?;
+    say.say(format!("ada registered {:?}", registered.changed));
+    let started = named(|p| p.start_session("ada", "Game"))
+        .await
+        .step("ada starts")?;
+    say.say(format!("ada started \"Game\": {:?}", started.state));
+    let late = details.clone();
+    match named(move |p| p.join_session("carol", "Game", &late)).await {
+        Err(error) => say.say(format!("carol cannot join a started session: {error}")),
+        Ok(_) => {
+            return Err(Failed {
+                step: "carol is refused".into(),
+                error: "carol joined a started session without join in progress".into(),
+            });
+        }
+    }
+    let ended = named(|p| p.end_session("ada", "Game"))
+        .await
+        .step("ada ends")?;
+    say.say(format!("ada ended \"Game\": {:?}", ended.state));
+    named(|p| p.destroy_session("ada", "Game"))
+        .await
+        .step("ada destroys")?;
+    named(|p| p.destroy_session("bob", "Game"))
+        .await
+        .step("bob destroys")?;
+    client.players.leave_all();
+    say.say("ada destroyed \"Game\" (TerminateGameSession); bob left");
+    expect(events, "the end of the session", |_, event| match event {
+        ServerEvent::SessionEnded { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("the server ends the session")?;
+    expect(events, "a fresh process", |_, event| match event {
+        ServerEvent::Ready { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("a fresh process gets ready")?;
+
+    // Unreal's flow: create stores the settings; start creates, joins the owner and resolves
+    // the connect string.
+    let unreal = SessionModification::new(gamelift_client::named::gamelift_limits())
+        .max_players(2)
+        .step("build the settings")?
+        .build();
+    let stored = named(|p| p.create_session("dave", "Unreal", unreal, CreateMode::OnStart))
+        .await
+        .step("dave creates (Unreal)")?;
+    say.say(format!(
+        "dave created \"Unreal\" locally ({:?}, no backend session yet)",
+        stored.state
+    ));
+    let started = named(|p| p.start_session("dave", "Unreal"))
+        .await
+        .step("dave starts (Unreal)")?;
+    let ticket = started.connect.clone().unwrap_or_default();
+    connect(client, &ticket).step("dave connects")?;
+    say.say(format!(
+        "dave started \"Unreal\" ({:?}): connect string {} with {}, validated by the server",
+        started.state, ticket.address, ticket.ticket
+    ));
+    client.players.leave_all();
+    named(|p| p.destroy_session("dave", "Unreal"))
+        .await
+        .step("dave destroys")?;
+    expect(
+        events,
+        "the end of dave's session",
+        |_, event| match event {
+            ServerEvent::SessionEnded { .. } => Some(()),
+            _ => None,
+        },
+    )
+    .await
+    .step("the server ends dave's session")?;
+    say.say("named-session story finished");
     Ok(())
 }
 
