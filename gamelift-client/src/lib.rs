@@ -59,6 +59,7 @@
 pub mod api;
 pub mod config;
 pub mod explain;
+pub mod local_invites;
 mod manager;
 
 pub use api::{GameLiftApi, SdkApi};

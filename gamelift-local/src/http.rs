@@ -48,14 +48,29 @@ fn protocol_and_operation(
                 ),
             ));
         }
-        return Ok((Protocol::Cbor, operation.trim_end_matches('/').to_string()));
+        let operation = operation.trim_end_matches('/');
+        if operation.contains('.') {
+            return Err((
+                Protocol::Cbor,
+                ServiceError::new(
+                    "UnknownOperationException",
+                    format!("{operation} is not a GameLift operation"),
+                ),
+            ));
+        }
+        return Ok((Protocol::Cbor, operation.to_string()));
     }
     let target = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok());
     match target {
         Some(target) => {
-            let operation = target.strip_prefix("GameLift.").ok_or_else(|| {
+            // The local-only extension keeps its prefix, so it can never be mistaken for (or
+            // reached as) a GameLift operation.
+            if target.starts_with("GameLiftLocal.") {
+                return Ok((Protocol::Json, target.to_string()));
+            }
+            let operation = target.strip_prefix("GameLift.").filter(|op| !op.contains('.')).ok_or_else(|| {
                 (
                     Protocol::Json,
                     ServiceError::new(

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 mod http;
+pub mod invites;
 pub mod launcher;
 pub mod processes;
 pub mod search;

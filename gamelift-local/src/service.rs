@@ -316,8 +316,18 @@ impl Service {
             "StopGameSessionPlacement" => self.stop_game_session_placement(region, input),
             "DescribeRuntimeConfiguration" => self.describe_runtime_configuration(region, input),
             "UpdateRuntimeConfiguration" => self.update_runtime_configuration(region, input),
+            other if other.starts_with("GameLiftLocal.") => self.invite_call(other, region, input),
             other => Err(ServiceError::unknown_operation(other)),
         }
+    }
+
+    /// Locks the state and hands `work` the Region (for operations with no timers to run).
+    pub(crate) fn with_state_region<R>(
+        &self,
+        region: &str,
+        work: impl FnOnce(&mut Region) -> Result<R, ServiceError>,
+    ) -> Result<R, ServiceError> {
+        self.with_region(region, |region, _| work(region))
     }
 
     /// Locks the state, runs due timers and hands `work` the Region.

@@ -704,6 +704,8 @@ pub struct Region {
     pub sessions: HashMap<String, GameSession>,
     /// Server processes connected over the Server SDK 5 WebSocket, by process id.
     pub processes: BTreeMap<String, Process>,
+    /// Session invites (the local-only `GameLiftLocal.` extension), by invite id.
+    pub invites: HashMap<String, crate::invites::Invite>,
     /// Match backfill tickets: ticket id -> game session ARN.
     pub backfill_tickets: HashMap<String, String>,
     /// Game sessions of each fleet, by sequence number (all statuses).

@@ -357,7 +357,8 @@ async fn fifty_creates_then_joins_never_meet_an_activating_session() {
                     tokio::time::sleep(Duration::from_millis(25)).await;
                 }
                 other => {
-                    break other.unwrap_or_else(|error| panic!("run {run}: create failed: {error}"));
+                    break other
+                        .unwrap_or_else(|error| panic!("run {run}: create failed: {error}"));
                 }
             }
         };
@@ -377,49 +378,6 @@ async fn fifty_creates_then_joins_never_meet_an_activating_session() {
     }
     drop(servers);
     local.shutdown().await;
-}
-
-/// An invite transport a game (or a platform layer) could provide: invites kept in memory.
-#[derive(Default)]
-struct MemoryInvites(Mutex<Vec<SessionInvite>>);
-
-impl InviteTransport for MemoryInvites {
-    fn send(
-        &self,
-        from: &str,
-        to: &str,
-        session: &SessionDetails,
-    ) -> Result<String, NamedSessionError> {
-        let mut invites = self.0.lock().unwrap();
-        let invite_id = format!("invite-{}", invites.len() + 1);
-        invites.push(SessionInvite {
-            invite_id: invite_id.clone(),
-            from: from.into(),
-            to: to.into(),
-            session: session.clone(),
-        });
-        Ok(invite_id)
-    }
-    fn pending(&self, user: &str) -> Result<Vec<SessionInvite>, NamedSessionError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|i| i.to == user)
-            .cloned()
-            .collect())
-    }
-    fn remove(&self, user: &str, invite_id: &str) -> Result<SessionInvite, NamedSessionError> {
-        let mut invites = self.0.lock().unwrap();
-        let index = invites
-            .iter()
-            .position(|i| i.to == user && i.invite_id == invite_id)
-            .ok_or_else(|| {
-                NamedSessionError::NoPermission(format!("no invite {invite_id} for {user}"))
-            })?;
-        Ok(invites.remove(index))
-    }
 }
 
 #[derive(Default)]
@@ -459,7 +417,10 @@ async fn an_invite_only_session_is_joined_through_an_accepted_invite() {
         "{error:?}"
     );
 
-    let transport = Arc::new(MemoryInvites::default());
+    // Invites through gamelift-local's local-only extension.
+    let transport = Arc::new(
+        gamelift_client::local_invites::LocalInviteTransport::new(&local.endpoint()).unwrap(),
+    );
     let _transport = INVITE_TRANSPORT.connect(transport.clone()).unwrap();
     let received = Arc::new(Received::default());
     let _received = INVITE_NOTIFICATIONS.connect(received.clone()).unwrap();
