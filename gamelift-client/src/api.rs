@@ -203,6 +203,9 @@ pub trait GameLiftApi: Send + Sync {
         &self,
         game_session_id: &str,
     ) -> Result<Option<SessionConfig>, SessionError>;
+    /// The ids of the players whose player sessions in `game_session_id` are ACTIVE (accepted
+    /// by the game server), through DescribePlayerSessions (every page).
+    async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError>;
     /// UpdateGameSession.
     async fn update_game_session(
         &self,
@@ -520,6 +523,35 @@ impl GameLiftApi for SdkApi {
             Err(error) if error.code() == Some("NotFoundException") => Ok(None),
             Err(error) => Err(explain(&error, &self.endpoint)),
         }
+    }
+
+    async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError> {
+        let mut players = Vec::new();
+        let mut next_token: Option<String> = None;
+        // A game session holds at most 200 players: a few pages at most.
+        for _ in 0..20 {
+            let output = self
+                .client
+                .describe_player_sessions()
+                .game_session_id(game_session_id)
+                .player_session_status_filter("ACTIVE")
+                .limit(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| explain(&e, &self.endpoint))?;
+            players.extend(
+                output
+                    .player_sessions()
+                    .iter()
+                    .filter_map(|session| session.player_id().map(str::to_string)),
+            );
+            next_token = output.next_token().map(str::to_string);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(players)
     }
 
     async fn update_game_session(

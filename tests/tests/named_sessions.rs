@@ -150,6 +150,20 @@ async fn two_users_create_find_join_start_end_and_destroy() {
     let connect = joined.connect.clone().expect("where to connect");
     assert!(connect.ticket.starts_with("psess-"), "{connect:?}");
     assert!(connect.address.starts_with("127.0.0.1:"), "{connect:?}");
+    // bob connects to the game server with his ticket; the server accepts the player session,
+    // and ada sees bob in the roster.
+    let (host, port) = connect.address.rsplit_once(':').unwrap();
+    let bob_connection = TcpPlayers::default();
+    bob_connection
+        .connect(&game_session::SessionConnectionConfig {
+            player_session_id: connect.ticket.clone(),
+            ip_address: host.to_string(),
+            dns_name: String::new(),
+            port: port.parse().unwrap(),
+        })
+        .expect("the game server admits bob");
+    let roster = named(|p| p.session_info("ada", "Game")).await.unwrap();
+    assert!(roster.connected_players.contains("bob"), "{roster:?}");
     // A local name cannot be joined twice.
     let again = details.clone();
     assert!(matches!(
@@ -186,6 +200,7 @@ async fn two_users_create_find_join_start_end_and_destroy() {
         named(|p| p.destroy_session("ada", "Game")).await,
         Err(NamedSessionError::SessionNotFound { .. })
     ));
+    bob_connection.leave_all();
     let gone = named(move |p| p.find_sessions("bob", &SessionSearch::by_id(session_id)))
         .await
         .unwrap();

@@ -11,7 +11,8 @@
 //! | destroy | the owner: `TerminateGameSession`; anyone else: the local session only |
 //! | find | `SearchGameSessions` (`ACTIVE`, public sessions; bucket and string equality in the filter expression), every other predicate on the client, at most 200 results |
 //! | join | `CreatePlayerSession`; the connect string is `ip:port` (or DNS) and the player session id |
-//! | register / unregister players | the local roster (the game server accepts and removes player sessions) |
+//! | register / unregister players | the local roster; the game server accepts and removes player sessions (`AcceptPlayerSession`, `RemovePlayerSession`) through the server manager |
+//! | session info | the local session, with `connected_players` refreshed from `DescribePlayerSessions` (ACTIVE player sessions: the players the server accepted) |
 //!
 //! Settings travel in game properties (at most 16, keys up to 32 characters, values up to 96):
 //! `_bucket`, `_perm` (`public`, `presence`, `invite`), `_jip` (`1` or `0`), `_owner`, and one
@@ -666,8 +667,26 @@ impl NamedSessionRequests for GameLiftClientManager {
         self.named(|s| s.unregister_players(user, name, players, Instant::now()))
     }
 
+    /// The session with its roster refreshed: the players whose player sessions the game
+    /// server accepted (ACTIVE), as GameLift reports them.
     fn session_info(&self, user: &str, name: &str) -> Option<NamedSessionInfo> {
-        self.named(|s| s.info(user, name))
+        let info = self.named(|s| s.info(user, name))?;
+        let Some(session_id) = info.session_id.clone() else {
+            return Some(info);
+        };
+        let Ok(api) = self.named_api() else {
+            return Some(info);
+        };
+        match self.block(async move { api.active_players(&session_id).await }) {
+            Ok(Ok(players)) => {
+                let players = players.into_iter().collect();
+                self.named(|s| {
+                    s.set_connected_players(user, name, players);
+                    s.info(user, name)
+                })
+            }
+            _ => Some(info),
+        }
     }
 
     fn is_player_in_session(&self, user: &str, name: &str, player: &str) -> bool {

@@ -49,6 +49,9 @@ pub struct NamedSessionInfo {
     pub settings: SessionSettings,
     /// Registered players.
     pub registered_players: BTreeSet<String>,
+    /// Players the game server has accepted (the backend's roster), as of the last time the
+    /// provider looked; empty where the backend tells nothing.
+    pub connected_players: BTreeSet<String>,
     /// Where to connect, once known.
     pub connect: Option<ConnectInfo>,
 }
@@ -326,6 +329,7 @@ impl LocalSessions {
                     state: SessionState::NoSession,
                     settings,
                     registered_players: BTreeSet::new(),
+                    connected_players: BTreeSet::new(),
                     connect: None,
                 },
                 incarnation,
@@ -670,6 +674,13 @@ impl LocalSessions {
         now: Instant,
     ) -> Result<(), NamedSessionError> {
         self.rates.admit(&self.limits, user, class, now)
+    }
+
+    /// Records the backend's roster of session `name` of `user`: the players its server accepted.
+    pub fn set_connected_players(&mut self, user: &str, name: &str, players: BTreeSet<String>) {
+        if let Some(entry) = self.sessions.get_mut(&Self::key(user, name)) {
+            entry.info.connected_players = players;
+        }
     }
 
     /// A copy of session `name` of `user`.
