@@ -206,6 +206,9 @@ pub trait GameLiftApi: Send + Sync {
     /// The ids of the players whose player sessions in `game_session_id` are ACTIVE (accepted
     /// by the game server), through DescribePlayerSessions (every page).
     async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError>;
+    /// The game sessions in which `player_id` holds a live (RESERVED or ACTIVE) player session,
+    /// through DescribePlayerSessions by player id.
+    async fn sessions_of_player(&self, player_id: &str) -> Result<Vec<String>, SessionError>;
     /// UpdateGameSession.
     async fn update_game_session(
         &self,
@@ -552,6 +555,32 @@ impl GameLiftApi for SdkApi {
             }
         }
         Ok(players)
+    }
+
+    async fn sessions_of_player(&self, player_id: &str) -> Result<Vec<String>, SessionError> {
+        let mut sessions = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..20 {
+            let output = self
+                .client
+                .describe_player_sessions()
+                .player_id(player_id)
+                .limit(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| explain(&e, &self.endpoint))?;
+            for session in output.player_sessions().iter().map(player_info) {
+                if session.is_live() && !sessions.contains(&session.game_session_id) {
+                    sessions.push(session.game_session_id);
+                }
+            }
+            next_token = output.next_token().map(str::to_string);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(sessions)
     }
 
     async fn update_game_session(

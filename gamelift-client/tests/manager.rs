@@ -89,6 +89,10 @@ impl GameLiftApi for MockApi {
     async fn terminate_game_session(&self, game_session_id: &str) -> Result<(), SessionError> {
         self.record(format!("terminate {game_session_id}"))
     }
+    async fn sessions_of_player(&self, player_id: &str) -> Result<Vec<String>, SessionError> {
+        self.record(format!("sessions of {player_id}"))?;
+        Ok(Vec::new())
+    }
     async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError> {
         self.record(format!("roster {game_session_id}"))?;
         Ok(Vec::new())

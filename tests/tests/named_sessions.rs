@@ -164,6 +164,12 @@ async fn two_users_create_find_join_start_end_and_destroy() {
         .expect("the game server admits bob");
     let roster = named(|p| p.session_info("ada", "Game")).await.unwrap();
     assert!(roster.connected_players.contains("bob"), "{roster:?}");
+    // Searching by user finds the sessions bob is in.
+    let bobs = named(|p| p.find_sessions("ada", &SessionSearch::by_user("bob")))
+        .await
+        .unwrap();
+    assert_eq!(bobs.len(), 1, "{bobs:?}");
+    assert_eq!(bobs[0].session_id, details.session_id);
     // A local name cannot be joined twice.
     let again = details.clone();
     assert!(matches!(

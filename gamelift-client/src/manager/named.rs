@@ -9,7 +9,9 @@
 //! | end | `UpdateGameSession` with policy `ACCEPT_ALL` |
 //! | update | `UpdateGameSession`: capacity, properties |
 //! | destroy | the owner: `TerminateGameSession`; anyone else: the local session only |
-//! | find | `SearchGameSessions` (`ACTIVE`, public sessions; bucket and string equality in the filter expression), every other predicate on the client, at most 200 results |
+//! | find by attributes | `SearchGameSessions` (`ACTIVE`, public sessions; bucket and string equality in the filter expression), every other predicate on the client, at most 200 results |
+//! | find by id | `DescribeGameSessions` (any permission level: presence sessions are joined by id) |
+//! | find by user | `DescribePlayerSessions` by player id, then the user's live sessions |
 //! | join | `CreatePlayerSession`; the connect string is `ip:port` (or DNS) and the player session id |
 //! | register / unregister players | the local roster; the game server accepts and removes player sessions (`AcceptPlayerSession`, `RemovePlayerSession`) through the server manager |
 //! | session info | the local session, with `connected_players` refreshed from `DescribePlayerSessions` (ACTIVE player sessions: the players the server accepted) |
@@ -509,6 +511,33 @@ impl NamedSessionRequests for GameLiftClientManager {
                 .map(|session| session_details(&session))
                 .into_iter()
                 .collect());
+        }
+        if let SearchMode::User(player) = &search.mode {
+            // Sessions the user holds a player session in, public or not (EOS finds a user's
+            // sessions by the user, not through the advertised listing).
+            let (player, limit) = (player.clone(), search.max_results);
+            let found = self
+                .block(async move {
+                    let mut found = Vec::new();
+                    for id in api
+                        .sessions_of_player(&player)
+                        .await?
+                        .into_iter()
+                        .take(limit)
+                    {
+                        if let Some(session) = api.describe_game_session(&id).await?
+                            && session.status == game_session::SessionStatus::Active
+                        {
+                            let mut details = session_details(&session);
+                            details.registered_players = vec![player.clone()];
+                            found.push(details);
+                        }
+                    }
+                    Ok::<_, SessionError>(found)
+                })
+                .map_err(backend)?
+                .map_err(backend)?;
+            return Ok(found);
         }
         let filter = filter_expression(search);
         let search = search.clone();
