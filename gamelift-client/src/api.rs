@@ -379,6 +379,35 @@ pub struct SdkApi {
 }
 
 impl SdkApi {
+    /// Every page of DescribePlayerSessions for a player or a game session (a game session holds
+    /// at most 200 players, so at most a few pages; bounded at 20).
+    async fn player_sessions(
+        &self,
+        player_id: Option<&str>,
+        game_session_id: Option<&str>,
+    ) -> Result<Vec<PlayerSessionInfo>, SessionError> {
+        let mut sessions = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..20 {
+            let output = self
+                .client
+                .describe_player_sessions()
+                .set_player_id(player_id.map(str::to_string))
+                .set_game_session_id(game_session_id.map(str::to_string))
+                .limit(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| explain(&e, &self.endpoint))?;
+            sessions.extend(output.player_sessions().iter().map(player_info));
+            next_token = output.next_token().map(str::to_string);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(sessions)
+    }
+
     /// Wraps an existing client.
     pub fn from_client(client: aws_sdk_gamelift::Client) -> Self {
         SdkApi {
@@ -528,59 +557,24 @@ impl GameLiftApi for SdkApi {
         }
     }
 
-    async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError> {
-        let mut players = Vec::new();
-        let mut next_token: Option<String> = None;
-        // A game session holds at most 200 players: a few pages at most.
-        for _ in 0..20 {
-            let output = self
-                .client
-                .describe_player_sessions()
-                .game_session_id(game_session_id)
-                .player_session_status_filter("ACTIVE")
-                .limit(50)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| explain(&e, &self.endpoint))?;
-            players.extend(
-                output
-                    .player_sessions()
-                    .iter()
-                    .filter_map(|session| session.player_id().map(str::to_string)),
-            );
-            next_token = output.next_token().map(str::to_string);
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(players)
-    }
-
     async fn sessions_of_player(&self, player_id: &str) -> Result<Vec<String>, SessionError> {
-        let mut sessions = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..20 {
-            let output = self
-                .client
-                .describe_player_sessions()
-                .player_id(player_id)
-                .limit(50)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| explain(&e, &self.endpoint))?;
-            for session in output.player_sessions().iter().map(player_info) {
-                if session.is_live() && !sessions.contains(&session.game_session_id) {
-                    sessions.push(session.game_session_id);
-                }
-            }
-            next_token = output.next_token().map(str::to_string);
-            if next_token.is_none() {
-                break;
+        let mut sessions: Vec<String> = Vec::new();
+        for session in self.player_sessions(Some(player_id), None).await? {
+            if session.is_live() && !sessions.contains(&session.game_session_id) {
+                sessions.push(session.game_session_id);
             }
         }
         Ok(sessions)
+    }
+
+    async fn active_players(&self, game_session_id: &str) -> Result<Vec<String>, SessionError> {
+        Ok(self
+            .player_sessions(None, Some(game_session_id))
+            .await?
+            .into_iter()
+            .filter(|session| session.status == "ACTIVE")
+            .map(|session| session.player_id)
+            .collect())
     }
 
     async fn update_game_session(

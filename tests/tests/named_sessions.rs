@@ -26,6 +26,18 @@ async fn local_service() -> RunningServer {
         .expect("gamelift-local starts")
 }
 
+/// The service and `count` game server processes, each ready.
+async fn fleet(prefix: &str, count: usize) -> (RunningServer, Vec<GameServerProcess>) {
+    let local = local_service().await;
+    let mut servers: Vec<GameServerProcess> = (0..count)
+        .map(|i| GameServerProcess::start(&local.endpoint(), &format!("{prefix}-{i}")))
+        .collect();
+    for server in &mut servers {
+        server.ready().await;
+    }
+    (local, servers)
+}
+
 fn manager(local: &RunningServer) -> GameLiftClientManager {
     manager_with(local, gamelift_client::named::gamelift_limits())
 }
@@ -89,13 +101,7 @@ fn game_settings(join_in_progress: bool, permission: PermissionLevel) -> Session
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_create_find_join_start_end_and_destroy() {
     let _buses = BUSES.lock().await;
-    let local = local_service().await;
-    let mut servers: Vec<GameServerProcess> = (0..3)
-        .map(|i| GameServerProcess::start(&local.endpoint(), &format!("named-host-{i}")))
-        .collect();
-    for server in &mut servers {
-        server.ready().await;
-    }
+    let (local, servers) = fleet("named-host", 3).await;
     let manager = manager(&local);
     let _active = manager.activate().unwrap();
     let changes = Arc::new(Changes::default());
@@ -305,9 +311,7 @@ async fn two_users_create_find_join_start_end_and_destroy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreal_flow_create_stores_settings_and_start_hands_back_a_connect_string() {
     let _buses = BUSES.lock().await;
-    let local = local_service().await;
-    let mut server = GameServerProcess::start(&local.endpoint(), "unreal-host");
-    server.ready().await;
+    let (local, server) = fleet("unreal-host", 1).await;
     let manager = manager(&local);
     let _active = manager.activate().unwrap();
 
@@ -341,13 +345,7 @@ async fn unreal_flow_create_stores_settings_and_start_hands_back_a_connect_strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_creates_then_joins_never_meet_an_activating_session() {
     let _buses = BUSES.lock().await;
-    let local = local_service().await;
-    let mut servers: Vec<GameServerProcess> = (0..2)
-        .map(|i| GameServerProcess::start(&local.endpoint(), &format!("race-host-{i}")))
-        .collect();
-    for server in &mut servers {
-        server.ready().await;
-    }
+    let (local, servers) = fleet("race-host", 2).await;
     // Four calls a run by each user: above EOS's 30 a minute, so this test raises the limit.
     let limits = Limits {
         lifecycle_calls: 1000,
@@ -413,9 +411,7 @@ impl InviteNotifications for Received {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_only_session_is_joined_through_an_accepted_invite() {
     let _buses = BUSES.lock().await;
-    let local = local_service().await;
-    let mut server = GameServerProcess::start(&local.endpoint(), "invite-host");
-    server.ready().await;
+    let (local, server) = fleet("invite-host", 1).await;
     let manager = manager(&local);
     let _active = manager.activate().unwrap();
     let created = named(|p| {
