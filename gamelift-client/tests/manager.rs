@@ -839,3 +839,120 @@ fn the_ticket_tracker_reports_acceptance_then_joins_the_matched_session() {
         polled
     );
 }
+
+// ----- named sessions: one completion per async request ------------------------------------------
+
+mod named_completions {
+    use super::*;
+    use game_session::named::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[derive(Default)]
+    struct Completions(Mutex<Vec<u64>>);
+
+    impl NamedSessionCompletions for Completions {
+        fn on_named_session_complete(&self, completion: &NamedSessionCompletion) {
+            self.0.lock().unwrap().push(completion.request_id);
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Call {
+        Create(usize),
+        Start(usize),
+        End(usize),
+        Update(usize),
+        Destroy(usize),
+        Find,
+        Register(usize),
+    }
+
+    fn call() -> impl Strategy<Value = Call> {
+        prop_oneof![
+            (0usize..3).prop_map(Call::Create),
+            (0usize..3).prop_map(Call::Start),
+            (0usize..3).prop_map(Call::End),
+            (0usize..3).prop_map(Call::Update),
+            (0usize..3).prop_map(Call::Destroy),
+            Just(Call::Find),
+            (0usize..3).prop_map(Call::Register),
+        ]
+    }
+
+    fn settings() -> SessionSettings {
+        SessionModification::new(Limits::default())
+            .max_players(4)
+            .unwrap()
+            .build()
+    }
+
+    fn run(mode: CompletionMode, calls: Vec<Call>, case: u64) -> Result<(), TestCaseError> {
+        let _serial = serial();
+        let api = Arc::new(MockApi::default());
+        let mut config = config();
+        config.named_completions = mode;
+        config.named_session_limits = Limits {
+            lifecycle_calls: u32::MAX,
+            player_calls: u32::MAX,
+            ..Limits::default()
+        };
+        let manager = GameLiftClientManager::with_api(config, api).unwrap();
+        let _active = manager.activate().unwrap();
+        let completions = Arc::new(Completions::default());
+        let _listener = NAMED_SESSION_COMPLETIONS
+            .connect(completions.clone())
+            .unwrap();
+        let user = format!("user-{case}");
+        let names = ["Game", "Party", "Lobby"];
+        let mut ids = Vec::new();
+        for (index, call) in calls.iter().enumerate() {
+            let id = index as u64 + 1;
+            ids.push(id);
+            NAMED_SESSION_ASYNC_REQUESTS.broadcast(|p| match call {
+                Call::Create(n) => {
+                    p.create_session_async(id, &user, names[*n], settings(), CreateMode::Now)
+                }
+                Call::Start(n) => p.start_session_async(id, &user, names[*n]),
+                Call::End(n) => p.end_session_async(id, &user, names[*n]),
+                Call::Update(n) => p.update_session_async(id, &user, names[*n], settings()),
+                Call::Destroy(n) => p.destroy_session_async(id, &user, names[*n]),
+                Call::Find => p.find_sessions_async(id, &user, SessionSearch::attributes()),
+                Call::Register(n) => {
+                    p.register_players_async(id, &user, names[*n], vec!["p".into()])
+                }
+            });
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while completions.0.lock().unwrap().len() < ids.len()
+            && std::time::Instant::now() < deadline
+        {
+            if mode == CompletionMode::Queued {
+                NAMED_SESSION_COMPLETIONS.execute_queued();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        NAMED_SESSION_COMPLETIONS.execute_queued();
+        let mut seen = completions.0.lock().unwrap().clone();
+        seen.sort_unstable();
+        prop_assert_eq!(seen, ids, "each request completes exactly once");
+        Ok(())
+    }
+
+    static CASE: AtomicU64 = AtomicU64::new(0);
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        #[test]
+        fn every_async_call_completes_exactly_once_at_once(calls in proptest::collection::vec(call(), 1..25)) {
+            run(CompletionMode::Immediate, calls, CASE.fetch_add(1, Ordering::Relaxed))?;
+        }
+
+        #[test]
+        fn every_async_call_completes_exactly_once_on_the_tick(calls in proptest::collection::vec(call(), 1..25)) {
+            run(CompletionMode::Queued, calls, CASE.fetch_add(1, Ordering::Relaxed))?;
+        }
+    }
+}
