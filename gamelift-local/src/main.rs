@@ -149,6 +149,20 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if !args.bind.ip().is_loopback() {
+            eprintln!(
+                "WARNING: gamelift-local listens on {}, reachable from other machines. It \
+                 authenticates nothing on the control plane (any SigV4 signature is accepted){}; \
+                 bind 127.0.0.1 unless this network is yours alone.",
+                server.local_addr(),
+                if args.auth == "token" {
+                    ""
+                } else {
+                    ", and with --auth none any game server may connect"
+                }
+            );
+            tracing::warn!(address = %server.local_addr(), "listening on a non-loopback address: every control-plane request is unauthenticated");
+        }
         println!("gamelift-local listening on {}", server.endpoint());
         println!("game servers (Server SDK 5): {}", server.sdk_endpoint());
         if let Some(path) = server.certificate_path() {

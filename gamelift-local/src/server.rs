@@ -193,7 +193,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Where to write the generated certificate (default: the temporary directory).
+    /// Where to write the generated certificate (default: a new directory only this user can
+    /// read, made in the temporary directory at start).
     pub fn certificate_directory(mut self, directory: impl Into<std::path::PathBuf>) -> Self {
         self.certificate_directory = Some(directory.into());
         self
@@ -246,10 +247,12 @@ impl ServerBuilder {
             source,
         })?;
         let certificate = if self.tls {
-            let directory = self
-                .certificate_directory
-                .clone()
-                .unwrap_or_else(std::env::temp_dir);
+            let directory = match self.certificate_directory.clone() {
+                Some(directory) => directory,
+                None => {
+                    tls::private_directory(&std::env::temp_dir()).map_err(StartError::Config)?
+                }
+            };
             Some(tls::self_signed(&directory, address.port()).map_err(StartError::Config)?)
         } else {
             None

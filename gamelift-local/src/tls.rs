@@ -11,6 +11,35 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+/// Makes a new directory in `parent` that only this user can enter (0700 on Unix), so the
+/// certificate's path cannot be predicted or prepared by another user. Creating it fails rather
+/// than reuse anything already there, a symbolic link included.
+pub fn private_directory(parent: &Path) -> Result<PathBuf, String> {
+    let path = parent.join(format!("gamelift-local-{}", uuid::Uuid::new_v4().simple()));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&path)
+        .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
+    Ok(path)
+}
+
+/// Writes `contents` to a new file at `path` (0600 on Unix). Whatever is at `path` already (a
+/// stale certificate, or a symbolic link planted there) is removed first, never followed.
+fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    if std::fs::symlink_metadata(path).is_ok() {
+        std::fs::remove_file(path)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)
+}
+
 /// A certificate for `localhost` and `127.0.0.1`, written to `path` as PEM for clients to trust.
 pub struct SelfSigned {
     pub acceptor: TlsAcceptor,
@@ -23,7 +52,7 @@ pub fn self_signed(directory: &Path, port: u16) -> Result<SelfSigned, String> {
     let certified = rcgen::generate_simple_self_signed(names)
         .map_err(|error| format!("cannot generate a certificate: {error}"))?;
     let path = directory.join(format!("gamelift-local-{port}.pem"));
-    std::fs::write(&path, certified.cert.pem()).map_err(|error| {
+    write_new(&path, certified.cert.pem().as_bytes()).map_err(|error| {
         format!(
             "cannot write the certificate to {}: {error}",
             path.display()
@@ -154,5 +183,50 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.tcp.local_addr()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch() -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("gl-tls-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_default_directory_is_private_and_new() {
+        let parent = scratch();
+        let directory = private_directory(&parent).unwrap();
+        let mode = std::fs::metadata(&directory).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let written = self_signed(&directory, 1234).unwrap();
+        let mode = std::fs::metadata(&written.path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::remove_dir_all(parent).unwrap();
+    }
+
+    #[test]
+    fn a_planted_symlink_is_replaced_not_followed() {
+        let directory = scratch();
+        let victim = directory.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, directory.join("gamelift-local-4321.pem")).unwrap();
+        let written = self_signed(&directory, 4321).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let link = std::fs::symlink_metadata(&written.path).unwrap();
+        assert!(
+            link.file_type().is_file(),
+            "a regular file replaced the link"
+        );
+        std::fs::remove_dir_all(directory).unwrap();
     }
 }
