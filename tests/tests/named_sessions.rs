@@ -60,11 +60,10 @@ async fn named<T: Send + 'static>(
     call: impl FnOnce(&dyn NamedSessionRequests) -> T + Send + 'static,
 ) -> T {
     tokio::task::spawn_blocking(move || {
-        let mut call = Some(call);
-        NAMED_SESSION_REQUESTS
-            .broadcast_result(|provider| call.take().map(|call| call(provider)))
-            .flatten()
-            .expect("the provider is connected")
+        let provider = NAMED_SESSION_REQUESTS
+            .first_handler()
+            .expect("the provider is connected");
+        call(&*provider)
     })
     .await
     .expect("the call ran")

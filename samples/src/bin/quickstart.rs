@@ -377,17 +377,12 @@ async fn story(args: &Args, say: Narrator) -> Result<(), Failed> {
 async fn named<T: Send + 'static>(
     call: impl FnOnce(&dyn NamedSessionRequests) -> Result<T, NamedSessionError> + Send + 'static,
 ) -> Result<T, NamedSessionError> {
-    tokio::task::spawn_blocking(move || {
-        let mut call = Some(call);
-        NAMED_SESSION_REQUESTS
-            .broadcast_result(|provider| call.take().map(|call| call(provider)))
-            .flatten()
-            .unwrap_or_else(|| {
-                Err(NamedSessionError::NotSupported {
-                    operation: "named sessions",
-                    missing: "no NamedSessionRequests provider".into(),
-                })
-            })
+    tokio::task::spawn_blocking(move || match NAMED_SESSION_REQUESTS.first_handler() {
+        Some(provider) => call(&*provider),
+        None => Err(NamedSessionError::NotSupported {
+            operation: "named sessions",
+            missing: "no NamedSessionRequests provider".into(),
+        }),
     })
     .await
     .unwrap_or_else(|error| {

@@ -98,11 +98,11 @@ async fn call(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, slot.clone());
-    let mut send = Some(send);
-    let sent = NAMED_SESSION_ASYNC_REQUESTS
-        .broadcast_result(|provider| send.take().map(|send| send(provider, id)))
-        .flatten()
-        .is_some();
+    let provider = NAMED_SESSION_ASYNC_REQUESTS.first_handler();
+    let sent = provider.is_some();
+    if let Some(provider) = provider {
+        send(&*provider, id);
+    }
     if !sent {
         waiters
             .slots

@@ -280,15 +280,11 @@ pub fn with_invite_transport<T>(
     operation: &'static str,
     call: impl FnOnce(&dyn InviteTransport) -> Result<T, NamedSessionError>,
 ) -> Result<T, NamedSessionError> {
-    let mut call = Some(call);
-    INVITE_TRANSPORT
-        .broadcast_result(|transport| call.take().map(|call| call(transport)))
-        .flatten()
-        .unwrap_or_else(|| {
-            Err(NamedSessionError::NotSupported {
-                operation,
-                missing: "no InviteTransport provider is connected (GameLift has no invite API)"
-                    .into(),
-            })
-        })
+    match INVITE_TRANSPORT.first_handler() {
+        Some(transport) => call(&*transport),
+        None => Err(NamedSessionError::NotSupported {
+            operation,
+            missing: "no InviteTransport provider is connected (GameLift has no invite API)".into(),
+        }),
+    }
 }
