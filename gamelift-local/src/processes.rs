@@ -31,54 +31,6 @@ pub struct Admitted {
     pub outbox: tokio::sync::mpsc::UnboundedReceiver<crate::state::Outgoing>,
 }
 
-/// The query string of a Server SDK connection, parsed leniently: any order, encoded or not.
-pub fn parse_query(query: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        out.insert(decode(key), decode(value));
-    }
-    out
-}
-
-/// Percent-decodes `text`, leaving malformed escapes as they are (the C++ and C# SDKs do not
-/// encode their values at all).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[index] {
-            b'%' => {
-                match (
-                    bytes.get(index + 1).and_then(|b| hex(*b)),
-                    bytes.get(index + 2).and_then(|b| hex(*b)),
-                ) {
-                    (Some(high), Some(low)) => {
-                        out.push((high * 16 + low) as u8);
-                        index += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        index += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                index += 1;
-            }
-            other => {
-                out.push(other);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8(out)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
-}
-
 /// A string member, treating null, absent and empty alike.
 fn text<'a>(body: &'a Map<String, Json>, key: &str) -> Option<&'a str> {
     body.get(key)

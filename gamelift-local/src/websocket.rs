@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
-use crate::processes::{Admitted, parse_query};
+use crate::processes::Admitted;
 use crate::service::Service;
 use crate::state::Outgoing;
+use crate::wire::parse_query;
 
 /// The largest message a process may send.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
