@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_gamelift::config::http::HttpResponse;
 use aws_sdk_gamelift::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_gamelift::types::{GameProperty, GameSession, GameSessionStatus};
+use aws_sdk_gamelift::types::{GameProperty, GameSession, GameSessionStatus, PlayerSessionStatus};
 use game_session::{SearchSessionsResponse, SessionConfig, SessionError, SessionStatus};
 
 use crate::config::{CredentialsSource, GameLiftClientConfig};
@@ -61,8 +61,8 @@ pub struct PlayerSessionInfo {
     pub game_session_id: String,
     /// The player.
     pub player_id: String,
-    /// `RESERVED`, `ACTIVE`, `COMPLETED` or `TIMEDOUT`.
-    pub status: String,
+    /// `RESERVED`, `ACTIVE`, `COMPLETED` or `TIMEDOUT`; `None` when the service sent none.
+    pub status: Option<PlayerSessionStatus>,
     /// The server's IP address.
     pub ip_address: String,
     /// The server's DNS name (TLS fleets), or empty.
@@ -74,7 +74,10 @@ pub struct PlayerSessionInfo {
 impl PlayerSessionInfo {
     /// Whether the session still holds the player's slot.
     pub fn is_live(&self) -> bool {
-        self.status == "RESERVED" || self.status == "ACTIVE"
+        matches!(
+            self.status,
+            Some(PlayerSessionStatus::Reserved | PlayerSessionStatus::Active)
+        )
     }
 }
 
@@ -304,10 +307,7 @@ fn player_info(session: &aws_sdk_gamelift::types::PlayerSession) -> PlayerSessio
         player_session_id: session.player_session_id().unwrap_or_default().to_string(),
         game_session_id: session.game_session_id().unwrap_or_default().to_string(),
         player_id: session.player_id().unwrap_or_default().to_string(),
-        status: session
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: session.status().cloned(),
         ip_address: session.ip_address().unwrap_or_default().to_string(),
         dns_name: session.dns_name().unwrap_or_default().to_string(),
         port: session
@@ -572,7 +572,7 @@ impl GameLiftApi for SdkApi {
             .player_sessions(None, Some(game_session_id))
             .await?
             .into_iter()
-            .filter(|session| session.status == "ACTIVE")
+            .filter(|session| session.status == Some(PlayerSessionStatus::Active))
             .map(|session| session.player_id)
             .collect())
     }

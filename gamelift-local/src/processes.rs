@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value as Json, json};
+use sdk5_protocol as sdk5;
+use sdk5_protocol::{Envelope, Frame, Push, Request};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::service::{Extra, Service, end_session};
 use crate::state::{
@@ -31,15 +34,57 @@ pub struct Admitted {
     pub outbox: tokio::sync::mpsc::UnboundedReceiver<crate::state::Outgoing>,
 }
 
-/// A string member, treating null, absent and empty alike.
-fn text<'a>(body: &'a Map<String, Json>, key: &str) -> Option<&'a str> {
-    body.get(key)
-        .and_then(Json::as_str)
-        .filter(|value| !value.is_empty())
+/// Why a process's request was refused: the status code the SDKs map to their error types, and a
+/// message naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActionError {
+    status: ActionStatus,
+    message: String,
 }
 
-fn millis(value: u64) -> Json {
-    json!(value)
+/// The status codes the service answers process requests with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActionStatus {
+    /// 400: the request is malformed or not allowed in the current state.
+    BadRequest = 400,
+    /// 404: what it names does not exist or is not the process's.
+    NotFound = 404,
+    /// 409: the resource is in a state that forbids the action.
+    Conflict = 409,
+}
+
+impl ActionError {
+    fn new(status: ActionStatus, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(ActionStatus::BadRequest, message)
+    }
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ActionStatus::NotFound, message)
+    }
+    fn required(member: &str) -> Self {
+        Self::bad(format!("{member} is required"))
+    }
+}
+
+impl From<sdk5::ProtocolError> for ActionError {
+    fn from(error: sdk5::ProtocolError) -> Self {
+        Self::bad(error.to_string())
+    }
+}
+
+/// The payload of a success reply.
+fn reply<T: Serialize>(payload: &T) -> Result<Json, ActionError> {
+    Ok(serde_json::to_value(payload).unwrap_or(Json::Null))
+}
+
+/// Writes a push frame.
+fn push_frame<T: Push>(payload: &T) -> String {
+    sdk5::encode(&Envelope::push(T::ACTION), payload)
 }
 
 impl Service {
@@ -193,52 +238,49 @@ impl Service {
         })
     }
 
-    /// Handles one text frame from a process; returns the response frame, if any.
-    pub fn process_message(&self, region: &str, process_id: &str, frame: &str) -> Option<String> {
-        let parsed: Json = match serde_json::from_str(frame) {
-            Ok(parsed) => parsed,
+    /// Handles one text frame from a process; returns the response frame, if any. A frame that
+    /// is not a JSON object, or whose members have the wrong types, is answered with a 400 error
+    /// frame naming the problem, so the SDK does not wait for its own timeout.
+    pub fn process_message(&self, region: &str, process_id: &str, text: &str) -> Option<String> {
+        let frame = match Frame::parse(text) {
+            Ok(frame) => frame,
             Err(error) => {
-                tracing::warn!(target: "gamelift_local", process = process_id, %error, "dropped a frame that is not JSON");
-                return None;
+                tracing::debug!(target: "gamelift_local", process = process_id, %error, "refused a frame");
+                let envelope = Envelope::error(&Envelope::default(), 400, error.to_string());
+                return Some(sdk5::encode(&envelope, &sdk5::Empty {}));
             }
         };
-        let body = parsed.as_object()?;
-        let action = text(body, "Action").unwrap_or_default().to_string();
-        let request_id = text(body, "RequestId").map(str::to_string);
+        let request = &frame.envelope;
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
         state.run_timers(now, &self.config);
         let (regions, mut extra) = state.split(now, &self.config);
         let region_state = regions.get_mut(region)?;
-        let retry_key = request_id.as_ref().map(|id| format!("{action}\u{0}{id}"));
+        let retry_key = request
+            .request_id
+            .as_ref()
+            .map(|id| format!("{}\u{0}{id}", request.action));
         if let Some(key) = &retry_key {
             let process = region_state.processes.get(process_id)?;
             if let Some((_, answer)) = process.answered.iter().find(|(seen, _)| seen == key) {
                 return Some(answer.clone());
             }
         }
-        let result = if action.is_empty() {
-            Err((400, "the message has no Action".to_string()))
+        let result = if request.action.is_empty() {
+            Err(ActionError::required("Action"))
         } else {
-            handle_action(region_state, &mut extra, process_id, &action, body)
+            handle_action(region_state, &mut extra, process_id, &frame)
         };
-        let mut reply = Map::new();
-        reply.insert("Action".into(), Json::String(action.clone()));
-        if let Some(request_id) = &request_id {
-            reply.insert("RequestId".into(), Json::String(request_id.clone()));
-        }
-        match result {
-            Ok(fields) => {
-                reply.insert("StatusCode".into(), json!(200));
-                reply.extend(fields);
+        let answer = match result {
+            Ok(payload) => sdk5::encode(&Envelope::success(request), &payload),
+            Err(error) => {
+                tracing::debug!(target: "gamelift_local", process = process_id, action = request.action, status = error.status as u16, message = error.message, "process request refused");
+                sdk5::encode(
+                    &Envelope::error(request, error.status as u16, error.message),
+                    &sdk5::Empty {},
+                )
             }
-            Err((status, message)) => {
-                tracing::debug!(target: "gamelift_local", process = process_id, action, status, message, "process request refused");
-                reply.insert("StatusCode".into(), json!(status));
-                reply.insert("ErrorMessage".into(), Json::String(message));
-            }
-        }
-        let answer = Json::Object(reply).to_string();
+        };
         if let (Some(key), Some(process)) = (retry_key, region_state.processes.get_mut(process_id))
         {
             process.answered.push_back((key, answer.clone()));
@@ -313,14 +355,10 @@ impl Service {
         for region in state.regions.values_mut() {
             if let Some(process) = region.processes.get_mut(process_id) {
                 process.refresh_token = Some(token.clone());
-                process.push(
-                    json!({
-                        "Action": "RefreshConnection",
-                        "RefreshConnectionEndpoint": self.config.sdk_endpoint,
-                        "AuthToken": token,
-                    })
-                    .to_string(),
-                );
+                process.push(push_frame(&sdk5::RefreshConnection {
+                    refresh_connection_endpoint: self.config.sdk_endpoint.clone(),
+                    auth_token: token.clone(),
+                }));
                 found = Some((process.fleet_id.clone(), process.compute_name.clone()));
             }
         }
@@ -373,36 +411,31 @@ impl Service {
     }
 }
 
-type ActionResult = Result<Map<String, Json>, (u16, String)>;
+type ActionResult = Result<Json, ActionError>;
 
 fn handle_action(
     region: &mut Region,
     extra: &mut Extra<'_>,
     process_id: &str,
-    action: &str,
-    body: &Map<String, Json>,
+    frame: &Frame,
 ) -> ActionResult {
     let now = extra.now;
     let Some(process) = region.processes.get_mut(process_id) else {
-        return Err((404, format!("process {process_id} is not connected")));
+        return Err(ActionError::not_found(format!(
+            "process {process_id} is not connected"
+        )));
     };
-    match action {
-        "ActivateServerProcess" => {
-            let port = body.get("Port").and_then(Json::as_i64).unwrap_or(0);
+    match frame.envelope.action.as_str() {
+        sdk5::ActivateServerProcess::ACTION => {
+            let body: sdk5::ActivateServerProcess = frame.body()?;
+            let port = body.port;
             if !(1..=60_000).contains(&port) {
-                return Err((400, format!("Port must be between 1 and 60000, not {port}")));
+                return Err(ActionError::bad(format!(
+                    "Port must be between 1 and 60000, not {port}"
+                )));
             }
-            process.port = port as u16;
-            process.log_paths = body
-                .get("LogPaths")
-                .and_then(Json::as_array)
-                .map(|paths| {
-                    paths
-                        .iter()
-                        .filter_map(|p| p.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            process.port = port;
+            process.log_paths = body.log_paths;
             process.activated = true;
             process.ended = false;
             process.healthy = true;
@@ -410,7 +443,7 @@ fn handle_action(
             process.last_healthy_millis = now;
             let period = extra.config.heartbeat_period_millis;
             extra.add_timer(
-                now + 3 * period,
+                now.saturating_add(period.saturating_mul(3)),
                 Timer::Health {
                     region: region.name.clone(),
                     process: process_id.to_string(),
@@ -426,13 +459,10 @@ fn handle_action(
             for placement in pending {
                 crate::service::try_place(region, extra, &placement);
             }
-            Ok(Map::new())
+            reply(&sdk5::Empty {})
         }
-        "HeartbeatServerProcess" => {
-            let healthy = body
-                .get("HealthStatus")
-                .and_then(Json::as_bool)
-                .unwrap_or(false);
+        sdk5::HeartbeatServerProcess::ACTION => {
+            let healthy = frame.body::<sdk5::HeartbeatServerProcess>()?.health_status;
             if process.healthy && !healthy {
                 tracing::info!(target: "gamelift_local", process = process_id, "server process reported itself unhealthy");
             }
@@ -440,16 +470,18 @@ fn handle_action(
             if healthy {
                 process.last_healthy_millis = now;
             }
-            Ok(Map::new())
+            reply(&sdk5::Empty {})
         }
-        "ActivateGameSession" => {
-            let arn = text(body, "GameSessionId")
-                .ok_or((400, "GameSessionId is required".to_string()))?;
+        sdk5::ActivateGameSession::ACTION => {
+            let body: sdk5::ActivateGameSession = frame.body()?;
+            let arn = body.game_session_id.as_str();
+            if arn.is_empty() {
+                return Err(ActionError::required("GameSessionId"));
+            }
             if process.game_session.as_deref() != Some(arn) {
-                return Err((
-                    404,
-                    format!("game session {arn} is not hosted by process {process_id}"),
-                ));
+                return Err(ActionError::not_found(format!(
+                    "game session {arn} is not hosted by process {process_id}"
+                )));
             }
             let status = region.sessions.get(arn).map(|s| s.status);
             match status {
@@ -457,245 +489,213 @@ fn handle_action(
                     region
                         .update_session(arn, |session| session.status = GameSessionStatus::Active);
                     tracing::info!(target: "gamelift_local", game_session = arn, process = process_id, "game session ACTIVE");
-                    Ok(Map::new())
+                    reply(&sdk5::Empty {})
                 }
-                Some(GameSessionStatus::Active) => Ok(Map::new()),
-                Some(other) => Err((
-                    409,
+                Some(GameSessionStatus::Active) => reply(&sdk5::Empty {}),
+                Some(other) => Err(ActionError::new(
+                    ActionStatus::Conflict,
                     format!(
                         "game session {arn} is {} and cannot be activated",
                         other.as_str()
                     ),
                 )),
-                None => Err((404, format!("game session {arn} not found"))),
+                None => Err(ActionError::not_found(format!(
+                    "game session {arn} not found"
+                ))),
             }
         }
-        "UpdatePlayerSessionCreationPolicy" => {
-            let arn = owned_session(region, process_id, body)?;
-            let accept = match text(body, "PlayerSessionPolicy") {
-                Some("ACCEPT_ALL") => true,
-                Some("DENY_ALL") => false,
-                other => {
-                    return Err((
-                        400,
-                        format!(
-                            "PlayerSessionPolicy must be ACCEPT_ALL or DENY_ALL, not {other:?}"
-                        ),
-                    ));
-                }
+        sdk5::UpdatePlayerSessionCreationPolicy::ACTION => {
+            let body: sdk5::UpdatePlayerSessionCreationPolicy = frame.body()?;
+            let arn = owned_session(region, process_id, &body.game_session_id)?;
+            let accept = match body.player_session_policy {
+                Some(sdk5::PlayerSessionCreationPolicy::AcceptAll) => true,
+                Some(sdk5::PlayerSessionCreationPolicy::DenyAll) => false,
+                None => return Err(ActionError::required("PlayerSessionPolicy")),
             };
             region.update_session(&arn, |session| session.accept_players = accept);
-            Ok(Map::new())
+            reply(&sdk5::Empty {})
         }
-        "AcceptPlayerSession" | "RemovePlayerSession" => {
-            let arn = owned_session(region, process_id, body)?;
-            let id = text(body, "PlayerSessionId")
-                .ok_or((400, "PlayerSessionId is required".to_string()))?;
+        action @ (sdk5::AcceptPlayerSession::ACTION | sdk5::RemovePlayerSession::ACTION) => {
+            let body: sdk5::PlayerSessionAction = frame.body()?;
+            let arn = owned_session(region, process_id, &body.game_session_id)?;
+            let id = body.player_session_id.as_str();
+            if id.is_empty() {
+                return Err(ActionError::required("PlayerSessionId"));
+            }
             let player = region
                 .players
                 .get(id)
-                .ok_or((404, format!("player session {id} not found")))?;
+                .ok_or_else(|| ActionError::not_found(format!("player session {id} not found")))?;
             if player.game_session_arn != arn {
-                return Err((
-                    400,
-                    format!("player session {id} does not belong to game session {arn}"),
-                ));
+                return Err(ActionError::bad(format!(
+                    "player session {id} does not belong to game session {arn}"
+                )));
             }
             let status = player.status;
-            if action == "AcceptPlayerSession" {
+            if action == sdk5::AcceptPlayerSession::ACTION {
                 if status != PlayerSessionStatus::Reserved {
-                    return Err((
-                        400,
-                        format!(
-                            "player session {id} is {} and cannot be accepted; only RESERVED player sessions can",
-                            status.as_str()
-                        ),
-                    ));
+                    return Err(ActionError::bad(format!(
+                        "player session {id} is {} and cannot be accepted; only RESERVED player sessions can",
+                        status.as_str()
+                    )));
                 }
                 region.set_player_status(id, PlayerSessionStatus::Active, now);
             } else {
                 if !status.holds_slot() {
-                    return Err((
-                        400,
-                        format!(
-                            "player session {id} is {} and cannot be removed",
-                            status.as_str()
-                        ),
-                    ));
+                    return Err(ActionError::bad(format!(
+                        "player session {id} is {} and cannot be removed",
+                        status.as_str()
+                    )));
                 }
                 region.set_player_status(id, PlayerSessionStatus::Completed, now);
             }
-            Ok(Map::new())
+            reply(&sdk5::Empty {})
         }
-        "DescribePlayerSessions" => describe_player_sessions(region, body),
-        "StartMatchBackfill" => {
-            let arn = text(body, "GameSessionArn")
-                .ok_or((400, "GameSessionArn is required".to_string()))?;
-            text(body, "MatchmakingConfigurationArn")
-                .ok_or((400, "MatchmakingConfigurationArn is required".to_string()))?;
-            let players = body
-                .get("Players")
-                .and_then(Json::as_array)
-                .map_or(0, Vec::len);
-            if players == 0 {
-                return Err((400, "Players must list at least one player".to_string()));
+        sdk5::DescribePlayerSessions::ACTION => describe_player_sessions(region, &frame.body()?),
+        sdk5::StartMatchBackfill::ACTION => {
+            let body: sdk5::StartMatchBackfill = frame.body()?;
+            let arn = body.game_session_arn.as_str();
+            if arn.is_empty() {
+                return Err(ActionError::required("GameSessionArn"));
+            }
+            if body.matchmaking_configuration_arn.is_empty() {
+                return Err(ActionError::required("MatchmakingConfigurationArn"));
+            }
+            if body.players.is_empty() {
+                return Err(ActionError::bad("Players must list at least one player"));
             }
             if !region.sessions.contains_key(arn) {
-                return Err((404, format!("game session {arn} not found")));
+                return Err(ActionError::not_found(format!(
+                    "game session {arn} not found"
+                )));
             }
-            let ticket = text(body, "TicketId")
-                .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+            let ticket = body
+                .ticket_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             region
                 .backfill_tickets
                 .insert(ticket.clone(), arn.to_string());
-            let mut out = Map::new();
-            out.insert("TicketId".into(), Json::String(ticket));
-            Ok(out)
+            reply(&sdk5::StartMatchBackfillResponse { ticket_id: ticket })
         }
-        "StopMatchBackfill" => {
-            let ticket = text(body, "TicketId").ok_or((400, "TicketId is required".to_string()))?;
-            text(body, "GameSessionArn").ok_or((400, "GameSessionArn is required".to_string()))?;
-            text(body, "MatchmakingConfigurationArn")
-                .ok_or((400, "MatchmakingConfigurationArn is required".to_string()))?;
-            region
-                .backfill_tickets
-                .remove(ticket)
-                .ok_or((404, format!("backfill ticket {ticket} not found")))?;
-            Ok(Map::new())
-        }
-        "GetComputeCertificate" => {
-            let mut out = Map::new();
-            out.insert("CertificatePath".into(), Json::String(String::new()));
-            out.insert(
-                "ComputeName".into(),
-                Json::String(process.compute_name.clone()),
-            );
-            Ok(out)
-        }
-        "GetFleetRoleCredentials" => {
-            // Anywhere fleets have no fleet role: a success with empty credentials.
-            let mut out = Map::new();
-            for key in [
-                "AssumedRoleUserArn",
-                "AssumedRoleId",
-                "AccessKeyId",
-                "SecretAccessKey",
-                "SessionToken",
+        sdk5::StopMatchBackfill::ACTION => {
+            let body: sdk5::StopMatchBackfill = frame.body()?;
+            for (member, value) in [
+                ("TicketId", &body.ticket_id),
+                ("GameSessionArn", &body.game_session_arn),
+                (
+                    "MatchmakingConfigurationArn",
+                    &body.matchmaking_configuration_arn,
+                ),
             ] {
-                out.insert(key.into(), Json::String(String::new()));
+                if value.is_empty() {
+                    return Err(ActionError::required(member));
+                }
             }
-            out.insert("Expiration".into(), json!(0));
-            Ok(out)
+            let ticket = body.ticket_id.as_str();
+            region.backfill_tickets.remove(ticket).ok_or_else(|| {
+                ActionError::not_found(format!("backfill ticket {ticket} not found"))
+            })?;
+            reply(&sdk5::Empty {})
         }
-        "TerminateServerProcess" => {
+        sdk5::GetComputeCertificate::ACTION => reply(&sdk5::GetComputeCertificateResponse {
+            certificate_path: String::new(),
+            compute_name: process.compute_name.clone(),
+        }),
+        // Anywhere fleets have no fleet role: a success with empty credentials.
+        sdk5::GetFleetRoleCredentials::ACTION => {
+            reply(&sdk5::GetFleetRoleCredentialsResponse::default())
+        }
+        sdk5::TerminateServerProcess::ACTION => {
             tracing::info!(target: "gamelift_local", process = process_id, "server process ended (ProcessEnding)");
             process.ended = true;
             process.activated = false;
             let reason = process.terminating.flatten();
             end_hosted_session(region, process_id, reason, now);
-            Ok(Map::new())
+            reply(&sdk5::Empty {})
         }
-        other => Err((400, format!("unknown action {other}"))),
+        other => Err(ActionError::bad(format!(
+            "unknown action {other}; the actions are {}",
+            sdk5::REQUEST_ACTIONS.join(", ")
+        ))),
     }
 }
 
-/// The game session a process names in `GameSessionId`, which must be the one it hosts.
-fn owned_session(
-    region: &Region,
-    process_id: &str,
-    body: &Map<String, Json>,
-) -> Result<String, (u16, String)> {
-    let arn = text(body, "GameSessionId").ok_or((400, "GameSessionId is required".to_string()))?;
+/// The game session a process names, which must be the one it hosts.
+fn owned_session(region: &Region, process_id: &str, arn: &str) -> Result<String, ActionError> {
+    if arn.is_empty() {
+        return Err(ActionError::required("GameSessionId"));
+    }
     let hosted = region
         .processes
         .get(process_id)
         .and_then(|p| p.game_session.as_deref());
     if hosted != Some(arn) {
-        return Err((
-            404,
-            format!("game session {arn} is not hosted by process {process_id}"),
-        ));
+        return Err(ActionError::not_found(format!(
+            "game session {arn} is not hosted by process {process_id}"
+        )));
     }
     Ok(arn.to_string())
 }
 
-fn describe_player_sessions(region: &Region, body: &Map<String, Json>) -> ActionResult {
-    let limit = body
-        .get("Limit")
-        .and_then(Json::as_i64)
-        .filter(|l| *l > 0)
-        .unwrap_or(50) as usize;
-    let offset = text(body, "NextToken").map_or(Ok(0), |t| {
+fn describe_player_sessions(region: &Region, body: &sdk5::DescribePlayerSessions) -> ActionResult {
+    let limit = body.limit.filter(|l| *l > 0).unwrap_or(50) as usize;
+    let offset = body.next_token.as_deref().map_or(Ok(0), |t| {
         t.parse::<usize>()
-            .map_err(|_| (400, format!("NextToken {t} is not valid")))
+            .map_err(|_| ActionError::bad(format!("NextToken {t} is not valid")))
     })?;
-    let status = text(body, "PlayerSessionStatusFilter");
-    let found: Vec<&crate::state::PlayerSession> = if let Some(id) = text(body, "PlayerSessionId") {
+    let found: Vec<&crate::state::PlayerSession> = if let Some(id) = &body.player_session_id {
         region.players.get(id).into_iter().collect()
-    } else if let Some(arn) = text(body, "GameSessionId") {
+    } else if let Some(arn) = &body.game_session_id {
         let session = region
             .sessions
             .get(arn)
-            .ok_or((404, format!("game session {arn} not found")))?;
+            .ok_or_else(|| ActionError::not_found(format!("game session {arn} not found")))?;
         session
             .player_sessions
             .iter()
             .filter_map(|id| region.players.get(id))
             .collect()
-    } else if let Some(player) = text(body, "PlayerId") {
+    } else if let Some(player) = &body.player_id {
         region
             .players_by_player_id
             .get(player)
             .map(|ids| ids.iter().filter_map(|id| region.players.get(id)).collect())
             .unwrap_or_default()
     } else {
-        return Err((
-            400,
-            "one of GameSessionId, PlayerId or PlayerSessionId is required".to_string(),
+        return Err(ActionError::bad(
+            "one of GameSessionId, PlayerId or PlayerSessionId is required",
         ));
     };
     let found: Vec<_> = found
         .into_iter()
-        .filter(|p| status.is_none_or(|s| p.status.as_str() == s))
+        .filter(|p| {
+            body.player_session_status_filter
+                .is_none_or(|s| p.status == s)
+        })
         .collect();
-    let page: Vec<Json> = found
+    let page: Vec<sdk5::PlayerSession> = found
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|p| {
-            json!({
-                "PlayerId": p.player_id,
-                "PlayerSessionId": p.id,
-                "GameSessionId": p.game_session_arn,
-                "FleetId": p.fleet_id,
-                "PlayerData": p.player_data.clone().unwrap_or_default(),
-                "IpAddress": p.ip_address,
-                "Port": p.port,
-                "CreationTime": millis(p.creation_millis),
-                "TerminationTime": millis(p.termination_millis.unwrap_or(0)),
-                "DnsName": p.dns_name.clone().unwrap_or_default(),
-                "Status": p.status.as_str(),
-            })
+        .map(|p| sdk5::PlayerSession {
+            player_id: p.player_id.clone(),
+            player_session_id: p.id.clone(),
+            game_session_id: p.game_session_arn.clone(),
+            fleet_id: p.fleet_id.clone(),
+            player_data: p.player_data.clone().unwrap_or_default(),
+            ip_address: p.ip_address.clone(),
+            port: p.port,
+            creation_time: i64::try_from(p.creation_millis).unwrap_or(i64::MAX),
+            termination_time: i64::try_from(p.termination_millis.unwrap_or(0)).unwrap_or(i64::MAX),
+            dns_name: p.dns_name.clone().unwrap_or_default(),
+            status: Some(p.status),
         })
         .collect();
-    let mut out = Map::new();
-    if offset + page.len() < found.len() {
-        out.insert(
-            "NextToken".into(),
-            Json::String((offset + page.len()).to_string()),
-        );
-    }
-    out.insert("PlayerSessions".into(), Json::Array(page));
-    Ok(out)
-}
-
-fn properties_object(properties: &[(String, String)]) -> Json {
-    Json::Object(
-        properties
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-            .collect(),
-    )
+    let next_token = (offset + page.len() < found.len()).then(|| (offset + page.len()).to_string());
+    reply(&sdk5::DescribePlayerSessionsResponse {
+        next_token,
+        player_sessions: page,
+    })
 }
 
 /// Places a new game session on a process: pushes CreateGameSession and starts the activation
@@ -709,20 +709,18 @@ pub(crate) fn start_session_on(
     let Some(session) = region.sessions.get(arn) else {
         return;
     };
-    let message = json!({
-        "Action": "CreateGameSession",
-        "GameSessionId": session.arn,
-        "GameSessionName": session.name.clone().unwrap_or_default(),
-        "GameSessionData": session.game_session_data.clone().unwrap_or_default(),
-        "MatchmakerData": session.matchmaker_data.clone().unwrap_or_default(),
-        "DnsName": session.dns_name.clone().unwrap_or_default(),
-        "IpAddress": session.ip_address,
-        "MaximumPlayerSessionCount": session.maximum_players,
-        "Port": session.port,
-        "GameProperties": properties_object(&session.properties),
-        "Location": session.location,
-    })
-    .to_string();
+    let message = push_frame(&sdk5::CreateGameSession {
+        game_session_id: session.arn.clone(),
+        game_session_name: session.name.clone().unwrap_or_default(),
+        game_session_data: session.game_session_data.clone().unwrap_or_default(),
+        matchmaker_data: session.matchmaker_data.clone().unwrap_or_default(),
+        dns_name: session.dns_name.clone().unwrap_or_default(),
+        ip_address: session.ip_address.clone(),
+        maximum_player_session_count: u32::try_from(session.maximum_players).unwrap_or(0),
+        port: session.port,
+        game_properties: session.properties.iter().cloned().collect(),
+        location: session.location.clone(),
+    });
     if let Some(process) = region.processes.get_mut(process_id) {
         process.game_session = Some(arn.to_string());
         process.push(message);
@@ -737,7 +735,12 @@ pub(crate) fn start_session_on(
 }
 
 /// Pushes UpdateGameSession to the process hosting `arn`, if any.
-pub(crate) fn push_update(region: &Region, arn: &str, reason: &str, ticket: Option<&str>) {
+pub(crate) fn push_update(
+    region: &Region,
+    arn: &str,
+    reason: sdk5::UpdateReason,
+    ticket: Option<&str>,
+) {
     let Some(session) = region.sessions.get(arn) else {
         return;
     };
@@ -748,26 +751,25 @@ pub(crate) fn push_update(region: &Region, arn: &str, reason: &str, ticket: Opti
     else {
         return;
     };
-    let message = json!({
-        "Action": "UpdateGameSession",
-        "UpdateReason": reason,
-        "BackfillTicketId": ticket.unwrap_or_default(),
-        "GameSession": {
-            "GameSessionId": session.arn,
-            "Name": session.name.clone().unwrap_or_default(),
-            "FleetId": session.fleet_id,
-            "GameSessionData": session.game_session_data.clone().unwrap_or_default(),
-            "MatchmakerData": session.matchmaker_data.clone().unwrap_or_default(),
-            "DnsName": session.dns_name.clone().unwrap_or_default(),
-            "IpAddress": session.ip_address,
-            "MaximumPlayerSessionCount": session.maximum_players,
-            "Port": session.port,
-            "GameProperties": properties_object(&session.properties),
-            "Location": session.location,
-            "Status": session.status.as_str(),
+    let message = push_frame(&sdk5::UpdateGameSession {
+        game_session: sdk5::GameSession {
+            game_session_id: session.arn.clone(),
+            name: session.name.clone().unwrap_or_default(),
+            fleet_id: session.fleet_id.clone(),
+            game_session_data: session.game_session_data.clone().unwrap_or_default(),
+            matchmaker_data: session.matchmaker_data.clone().unwrap_or_default(),
+            dns_name: session.dns_name.clone().unwrap_or_default(),
+            ip_address: session.ip_address.clone(),
+            maximum_player_session_count: u32::try_from(session.maximum_players).unwrap_or(0),
+            port: session.port,
+            game_properties: session.properties.iter().cloned().collect(),
+            location: session.location.clone(),
+            status: sdk5::GameSessionStatus::parse(session.status.as_str()),
+            status_reason: String::new(),
         },
-    })
-    .to_string();
+        update_reason: reason,
+        backfill_ticket_id: ticket.unwrap_or_default().to_string(),
+    });
     process.push(message);
 }
 
@@ -787,13 +789,9 @@ pub(crate) fn terminate_process(
         return;
     }
     process.terminating = Some(reason);
-    process.push(
-        json!({
-            "Action": "TerminateProcess",
-            "TerminationTime": extra.now + grace,
-        })
-        .to_string(),
-    );
+    process.push(push_frame(&sdk5::TerminateProcess {
+        termination_time: i64::try_from(extra.now.saturating_add(grace)).unwrap_or(i64::MAX),
+    }));
     extra.add_timer(
         extra.now + grace,
         Timer::TerminationDeadline {

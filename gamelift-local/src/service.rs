@@ -585,7 +585,7 @@ impl Service {
                     }
                 }
             });
-            crate::processes::push_update(region, &arn, "UNKNOWN", None);
+            crate::processes::push_update(region, &arn, sdk5_protocol::UpdateReason::Unknown, None);
             Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
         })
     }

@@ -45,39 +45,7 @@ impl GameSessionStatus {
     }
 }
 
-/// A player session status. ACTIVE is set when a server process accepts the player.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(dead_code)]
-pub enum PlayerSessionStatus {
-    /// A slot is held; the player has not been accepted by the server yet.
-    Reserved,
-    /// Accepted by the server.
-    Active,
-    /// Left.
-    Completed,
-    /// Not accepted within the reservation timeout.
-    TimedOut,
-}
-
-impl PlayerSessionStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlayerSessionStatus::Reserved => "RESERVED",
-            PlayerSessionStatus::Active => "ACTIVE",
-            PlayerSessionStatus::Completed => "COMPLETED",
-            PlayerSessionStatus::TimedOut => "TIMEDOUT",
-        }
-    }
-
-    /// Whether the session holds a slot in its game session.
-    pub fn holds_slot(self) -> bool {
-        matches!(
-            self,
-            PlayerSessionStatus::Reserved | PlayerSessionStatus::Active
-        )
-    }
-}
+pub use sdk5_protocol::PlayerSessionStatus;
 
 /// An Anywhere fleet.
 #[derive(Debug, Clone)]

@@ -613,8 +613,38 @@ async fn the_envelope_retries_errors_and_the_remaining_actions() {
         .await;
     assert_eq!(stop_again["StatusCode"], 404);
 
-    // Garbage frames are dropped without closing the connection.
-    peer.send_raw("this is not json").await;
+    // A member of the wrong type is refused with an error that names it, never read as zero or
+    // false.
+    for (action, body, member) in [
+        ("ActivateServerProcess", json!({"Port": "7006"}), "Port"),
+        (
+            "HeartbeatServerProcess",
+            json!({"HealthStatus": "true"}),
+            "HealthStatus",
+        ),
+        (
+            "DescribePlayerSessions",
+            json!({"Limit": [5], "GameSessionId": arn}),
+            "Limit",
+        ),
+    ] {
+        let reply = peer.request(action, body).await;
+        assert_eq!(reply["StatusCode"], 400, "{reply}");
+        let text = reply["ErrorMessage"].as_str().unwrap();
+        assert!(text.contains(&format!("member `{member}`")), "{text}");
+    }
+
+    // Frames that are not JSON objects get a 400 error frame (no RequestId to match, so the
+    // SDKs log it) and the connection stays open.
+    for garbage in ["this is not json", "[1,2]", "42"] {
+        peer.send_raw(garbage).await;
+        let reply = peer.push().await;
+        assert_eq!(reply["StatusCode"], 400, "{garbage}: {reply}");
+        assert!(
+            reply["ErrorMessage"].as_str().unwrap().contains("frame"),
+            "{reply}"
+        );
+    }
     let still = peer
         .request("HeartbeatServerProcess", json!({"HealthStatus": true}))
         .await;

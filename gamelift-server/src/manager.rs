@@ -32,9 +32,9 @@ use serde_json::Value;
 use crate::GameLiftError;
 use crate::sdk::{
     ComputeCertificate, DescribePlayerSessionsRequest, DescribePlayerSessionsResult,
-    GameLiftServerSdk, GameSession, PlayerSessionStatus, ProcessParameters, SdkConfig,
-    ServerParameters, StartMatchBackfillRequest, StopMatchBackfillRequest, UpdateGameSession,
-    UpdateReason,
+    GameLiftServerSdk, GameSession, GameSessionStatus, PlayerSessionStatus, ProcessParameters,
+    SdkConfig, ServerParameters, StartMatchBackfillRequest, StopMatchBackfillRequest,
+    UpdateGameSession, UpdateReason,
 };
 
 pub use game_session::Player;
@@ -781,11 +781,11 @@ pub fn session_config(session: &GameSession) -> SessionConfig {
         max_players: session.maximum_player_session_count,
         session_properties: session.game_properties.clone(),
         matchmaking_data: session.matchmaker_data.clone(),
-        status: match session.status.as_str() {
-            "ACTIVE" => SessionStatus::Active,
-            "TERMINATING" => SessionStatus::Terminating,
-            "TERMINATED" => SessionStatus::Terminated,
-            "ERROR" => SessionStatus::Error,
+        status: match session.status {
+            Some(GameSessionStatus::Active) => SessionStatus::Active,
+            Some(GameSessionStatus::Terminating) => SessionStatus::Terminating,
+            Some(GameSessionStatus::Terminated) => SessionStatus::Terminated,
+            Some(GameSessionStatus::Error) => SessionStatus::Error,
             // A session the service just placed is being activated.
             _ => SessionStatus::Activating,
         },

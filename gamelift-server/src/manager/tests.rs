@@ -115,7 +115,7 @@ impl ServerSdkApi for MockSdk {
         request: &StartMatchBackfillRequest,
     ) -> Result<String, GameLiftError> {
         self.record(Call::StartBackfill(request.clone()));
-        request.to_json()?;
+        request.to_message()?;
         lock(&self.backfill)
             .clone()
             .unwrap_or(Ok("ticket-1".into()))
@@ -280,8 +280,8 @@ fn page(
                 ip_address: String::new(),
                 dns_name: String::new(),
                 port: 7777,
-                creation_time_millis: 0,
-                termination_time_millis: 0,
+                creation_time: 0,
+                termination_time: 0,
                 status: Some(PlayerSessionStatus::Active),
             })
             .collect(),

@@ -38,9 +38,9 @@ mod url;
 
 pub use model::{
     ComputeCertificate, DescribePlayerSessionsRequest, DescribePlayerSessionsResult,
-    FleetRoleCredentials, FleetRoleCredentialsRequest, GameSession, HealthCheckCallback,
-    PlayerSession, PlayerSessionCreationPolicy, PlayerSessionFilter, PlayerSessionStatus,
-    ProcessParameters, ProcessTerminateCallback, StartGameSessionCallback,
+    FleetRoleCredentials, FleetRoleCredentialsRequest, GameSession, GameSessionStatus,
+    HealthCheckCallback, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionFilter,
+    PlayerSessionStatus, ProcessParameters, ProcessTerminateCallback, StartGameSessionCallback,
     StartMatchBackfillRequest, StopMatchBackfillRequest, UpdateGameSession,
     UpdateGameSessionCallback, UpdateReason,
 };
@@ -53,7 +53,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Map, Value, json};
+use sdk5_protocol::{self as sdk5, Envelope, Frame, Push, Request};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -61,11 +61,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::GameLiftError;
-use model::{check_player_session_id, number, text};
+use model::check_player_session_id;
 use transport::Socket;
 use url::{Auth, connection_url, redact};
-
-type Frame = Map<String, Value>;
 
 /// Credentials are reused while at least this much validity remains.
 const CREDENTIALS_MIN_VALIDITY: Duration = Duration::from_secs(15 * 60);
@@ -271,24 +269,24 @@ impl GameLiftServerSdk {
     pub async fn process_ready(&self, process: ProcessParameters) -> Result<(), GameLiftError> {
         process.validate()?;
         self.inner.check_alive()?;
-        let mut body = Map::new();
-        body.insert("SdkVersion".into(), json!(url::SDK_VERSION));
-        body.insert("SdkLanguage".into(), json!(url::SDK_LANGUAGE));
+        let mut body = sdk5::ActivateServerProcess {
+            sdk_version: url::SDK_VERSION.to_string(),
+            sdk_language: url::SDK_LANGUAGE.to_string(),
+            port: process.port,
+            log_paths: process.log_paths.clone(),
+            ..Default::default()
+        };
         let tool = self.inner.config.sdk_tool.clone().or_else(|| {
             let name = std::env::var("GAMELIFT_SDK_TOOL_NAME").ok()?;
             let version = std::env::var("GAMELIFT_SDK_TOOL_VERSION").unwrap_or_default();
             Some((name, version))
         });
         if let Some((name, version)) = tool {
-            body.insert("SdkToolName".into(), json!(name));
-            body.insert("SdkToolVersion".into(), json!(version));
+            body.sdk_tool_name = Some(name);
+            body.sdk_tool_version = Some(version);
         }
-        body.insert("Port".into(), json!(process.port));
-        body.insert("LogPaths".into(), json!(process.log_paths));
         let timeout = self.inner.config.activate_timeout;
-        self.inner
-            .request("ActivateServerProcess", body, timeout)
-            .await?;
+        self.inner.request(&body, timeout).await?;
         let mut state = lock(&self.inner.state);
         if state.destroyed {
             return Err(GameLiftError::NotInitialized);
@@ -312,7 +310,9 @@ impl GameLiftServerSdk {
     pub async fn activate_game_session(&self) -> Result<(), GameLiftError> {
         let session = self.inner.ready_session()?;
         self.inner
-            .call("ActivateGameSession", session_body(&session))
+            .call(&sdk5::ActivateGameSession {
+                game_session_id: session,
+            })
             .await
             .map(drop)
     }
@@ -323,10 +323,11 @@ impl GameLiftServerSdk {
         policy: PlayerSessionCreationPolicy,
     ) -> Result<(), GameLiftError> {
         let session = self.inner.ready_session()?;
-        let mut body = session_body(&session);
-        body.insert("PlayerSessionPolicy".into(), json!(policy.as_str()));
         self.inner
-            .call("UpdatePlayerSessionCreationPolicy", body)
+            .call(&sdk5::UpdatePlayerSessionCreationPolicy {
+                game_session_id: session,
+                player_session_policy: Some(policy),
+            })
             .await
             .map(drop)
     }
@@ -357,8 +358,11 @@ impl GameLiftServerSdk {
         &self,
         player_session_id: &str,
     ) -> Result<(), GameLiftError> {
-        self.player_call("AcceptPlayerSession", player_session_id)
+        let body = self.player_session_action(player_session_id)?;
+        self.inner
+            .call(&sdk5::AcceptPlayerSession(body))
             .await
+            .map(drop)
     }
 
     /// Reports that a player left: the player session becomes COMPLETED and its slot is free.
@@ -366,20 +370,22 @@ impl GameLiftServerSdk {
         &self,
         player_session_id: &str,
     ) -> Result<(), GameLiftError> {
-        self.player_call("RemovePlayerSession", player_session_id)
+        let body = self.player_session_action(player_session_id)?;
+        self.inner
+            .call(&sdk5::RemovePlayerSession(body))
             .await
+            .map(drop)
     }
 
-    async fn player_call(
+    fn player_session_action(
         &self,
-        action: &str,
         player_session_id: &str,
-    ) -> Result<(), GameLiftError> {
+    ) -> Result<sdk5::PlayerSessionAction, GameLiftError> {
         check_player_session_id(player_session_id)?;
-        let session = self.inner.ready_session()?;
-        let mut body = session_body(&session);
-        body.insert("PlayerSessionId".into(), json!(player_session_id));
-        self.inner.call(action, body).await.map(drop)
+        Ok(sdk5::PlayerSessionAction {
+            game_session_id: self.inner.ready_session()?,
+            player_session_id: player_session_id.to_string(),
+        })
     }
 
     /// Lists player sessions, a page at a time.
@@ -387,10 +393,9 @@ impl GameLiftServerSdk {
         &self,
         request: &DescribePlayerSessionsRequest,
     ) -> Result<DescribePlayerSessionsResult, GameLiftError> {
-        let body = request.to_json()?;
+        let body = request.to_message()?;
         self.inner.check_alive()?;
-        let frame = self.inner.call("DescribePlayerSessions", body).await?;
-        Ok(DescribePlayerSessionsResult::from_json(&frame))
+        self.inner.call(&body).await
     }
 
     /// Asks the matchmaker to fill the session's open slots; returns the ticket id. Results
@@ -399,10 +404,9 @@ impl GameLiftServerSdk {
         &self,
         request: &StartMatchBackfillRequest,
     ) -> Result<String, GameLiftError> {
-        let body = request.to_json()?;
+        let body = request.to_message()?;
         self.inner.check_alive()?;
-        let frame = self.inner.call("StartMatchBackfill", body).await?;
-        let ticket = text(&frame, "TicketId");
+        let ticket = self.inner.call(&body).await?.ticket_id;
         if ticket.is_empty() {
             return Err(GameLiftError::MalformedResponse {
                 action: "StartMatchBackfill".into(),
@@ -417,19 +421,15 @@ impl GameLiftServerSdk {
         &self,
         request: &StopMatchBackfillRequest,
     ) -> Result<(), GameLiftError> {
-        let body = request.to_json()?;
+        let body = request.to_message()?;
         self.inner.check_alive()?;
-        self.inner.call("StopMatchBackfill", body).await.map(drop)
+        self.inner.call(&body).await.map(drop)
     }
 
     /// The compute's TLS certificate (for servers that offer TLS to players).
     pub async fn compute_certificate(&self) -> Result<ComputeCertificate, GameLiftError> {
         self.inner.check_alive()?;
-        let frame = self.inner.call("GetComputeCertificate", Map::new()).await?;
-        Ok(ComputeCertificate {
-            certificate_path: text(&frame, "CertificatePath"),
-            compute_name: text(&frame, "ComputeName"),
-        })
+        self.inner.call(&sdk5::GetComputeCertificate {}).await
     }
 
     /// Temporary credentials for the fleet's IAM role, cached while at least 15 minutes of
@@ -473,17 +473,21 @@ impl GameLiftServerSdk {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as i64);
-                if cached.expiration_millis - now > CREDENTIALS_MIN_VALIDITY.as_millis() as i64 {
+                if cached.expiration.saturating_sub(now)
+                    > CREDENTIALS_MIN_VALIDITY.as_millis() as i64
+                {
                     return Ok(cached.clone());
                 }
             }
         }
         self.inner.check_alive()?;
-        let mut body = Map::new();
-        body.insert("RoleArn".into(), json!(request.role_arn));
-        body.insert("RoleSessionName".into(), json!(session_name));
-        let frame = self.inner.call("GetFleetRoleCredentials", body).await?;
-        let credentials = FleetRoleCredentials::from_json(&frame);
+        let credentials = self
+            .inner
+            .call(&sdk5::GetFleetRoleCredentials {
+                role_arn: request.role_arn.clone(),
+                role_session_name: session_name,
+            })
+            .await?;
         let mut state = lock(&self.inner.state);
         if credentials.access_key_id.is_empty() {
             state.managed_fleet = Some(false);
@@ -502,12 +506,6 @@ impl GameLiftServerSdk {
         self.inner.shut_down();
         Ok(())
     }
-}
-
-fn session_body(game_session_id: &str) -> Frame {
-    let mut body = Map::new();
-    body.insert("GameSessionId".into(), json!(game_session_id));
-    body
 }
 
 impl Inner {
@@ -570,23 +568,21 @@ impl Inner {
             .ok_or(GameLiftError::GameSessionIdNotSet)
     }
 
-    async fn call(self: &Arc<Self>, action: &str, body: Frame) -> Result<Frame, GameLiftError> {
-        self.request(action, body, self.config.request_timeout)
-            .await
+    async fn call<R: Request>(self: &Arc<Self>, body: &R) -> Result<R::Response, GameLiftError> {
+        self.request(body, self.config.request_timeout).await
     }
 
     /// Sends a request and waits for the answer with the same RequestId.
-    async fn request(
+    async fn request<R: Request>(
         self: &Arc<Self>,
-        action: &str,
-        mut body: Frame,
+        body: &R,
         timeout: Duration,
-    ) -> Result<Frame, GameLiftError> {
+    ) -> Result<R::Response, GameLiftError> {
+        let action = R::ACTION;
         let deadline = tokio::time::Instant::now() + timeout;
         let (frames, generation) = self.wait_for_link(deadline).await?;
         let request_id = uuid::Uuid::new_v4().to_string();
-        body.insert("Action".into(), json!(action));
-        body.insert("RequestId".into(), json!(request_id));
+        let frame = sdk5::encode(&Envelope::request(action, &request_id), body);
         let (reply, answer) = oneshot::channel();
         lock(&self.pending).insert(
             request_id.clone(),
@@ -596,7 +592,6 @@ impl Inner {
                 reply,
             },
         );
-        let frame = Value::Object(body).to_string();
         if frames.send(Message::Text(frame.into())).is_err() {
             lock(&self.pending).remove(&request_id);
             return Err(GameLiftError::NotConnected(
@@ -604,7 +599,12 @@ impl Inner {
             ));
         }
         match tokio::time::timeout_at(deadline, answer).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(result)) => result?
+                .body()
+                .map_err(|error| GameLiftError::MalformedResponse {
+                    action: action.to_string(),
+                    reason: error.to_string(),
+                }),
             Ok(Err(_)) => Err(GameLiftError::NotConnected(
                 "the connection closed before the answer arrived".into(),
             )),
@@ -656,27 +656,27 @@ impl Inner {
 
     /// One inbound text frame: an answer, or a push.
     fn on_frame(self: &Arc<Self>, raw: &str) {
-        let frame = match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Object(frame)) => frame,
-            _ => {
-                tracing::warn!(target: "gamelift_server", "ignoring a frame that is not a JSON object");
+        let frame = match Frame::parse(raw) {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::warn!(target: "gamelift_server", %error, "ignoring a frame");
                 return;
             }
         };
         self.consecutive_timeouts.store(0, Ordering::Relaxed);
-        let request_id = text(&frame, "RequestId");
-        let status = frame.get("StatusCode").and_then(Value::as_i64);
-        if !request_id.is_empty() {
+        let envelope = &frame.envelope;
+        let status = envelope.status_code;
+        if let Some(request_id) = envelope.request_id.clone() {
             let pending = lock(&self.pending).remove(&request_id);
             if let Some(pending) = pending {
                 let result = if status == Some(200) {
                     Ok(frame)
                 } else {
-                    let status = status.unwrap_or(0);
+                    let status = status.map_or(0, i64::from);
                     Err(GameLiftError::Service {
                         kind: crate::ServiceErrorKind::from_status(status),
                         status,
-                        message: text(&frame, "ErrorMessage"),
+                        message: envelope.error_message.clone().unwrap_or_default(),
                         action: pending.action,
                     })
                 };
@@ -688,19 +688,30 @@ impl Inner {
                 return;
             }
         }
-        match text(&frame, "Action").as_str() {
-            "CreateGameSession" => self.on_create_game_session(&frame),
-            "UpdateGameSession" => self.on_update_game_session(&frame),
-            "TerminateProcess" => self.on_terminate_process(&frame),
-            "RefreshConnection" => self.on_refresh_connection(&frame),
-            other => {
-                tracing::debug!(target: "gamelift_server", action = other, "ignoring an unexpected frame")
+        let action = frame.envelope.action.as_str();
+        let handled = match action {
+            sdk5::CreateGameSession::ACTION => {
+                frame.body().map(|push| self.on_create_game_session(push))
             }
+            UpdateGameSession::ACTION => frame.body().map(|push| self.on_update_game_session(push)),
+            sdk5::TerminateProcess::ACTION => {
+                frame.body().map(|push| self.on_terminate_process(push))
+            }
+            sdk5::RefreshConnection::ACTION => {
+                frame.body().map(|push| self.on_refresh_connection(push))
+            }
+            other => {
+                tracing::debug!(target: "gamelift_server", action = other, "ignoring an unexpected frame");
+                Ok(())
+            }
+        };
+        if let Err(error) = handled {
+            tracing::warn!(target: "gamelift_server", action, %error, "ignoring a malformed push");
         }
     }
 
-    fn on_create_game_session(self: &Arc<Self>, frame: &Frame) {
-        let session = GameSession::from_json(frame, "GameSessionName", self.parameters.fleet_id());
+    fn on_create_game_session(self: &Arc<Self>, push: sdk5::CreateGameSession) {
+        let session = push.into_game_session(self.parameters.fleet_id());
         let callback = {
             let mut state = lock(&self.state);
             if !state.ready {
@@ -719,21 +730,10 @@ impl Inner {
         }
     }
 
-    fn on_update_game_session(self: &Arc<Self>, frame: &Frame) {
-        let empty = Map::new();
-        let session_object = frame
-            .get("GameSession")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let update = UpdateGameSession {
-            game_session: GameSession::from_json(
-                session_object,
-                "Name",
-                self.parameters.fleet_id(),
-            ),
-            update_reason: UpdateReason::parse(&text(frame, "UpdateReason")),
-            backfill_ticket_id: text(frame, "BackfillTicketId"),
-        };
+    fn on_update_game_session(self: &Arc<Self>, mut update: UpdateGameSession) {
+        if update.game_session.fleet_id.is_empty() {
+            update.game_session.fleet_id = self.parameters.fleet_id().to_string();
+        }
         let callback = {
             let state = lock(&self.state);
             if !state.ready {
@@ -749,8 +749,8 @@ impl Inner {
         }
     }
 
-    fn on_terminate_process(self: &Arc<Self>, frame: &Frame) {
-        let millis = number(frame, "TerminationTime");
+    fn on_terminate_process(self: &Arc<Self>, push: sdk5::TerminateProcess) {
+        let millis = push.termination_time;
         let callback = {
             let mut state = lock(&self.state);
             if !state.ready {
@@ -781,9 +781,9 @@ impl Inner {
         }
     }
 
-    fn on_refresh_connection(self: &Arc<Self>, frame: &Frame) {
-        let endpoint = text(frame, "RefreshConnectionEndpoint");
-        let token = text(frame, "AuthToken");
+    fn on_refresh_connection(self: &Arc<Self>, push: sdk5::RefreshConnection) {
+        let endpoint = push.refresh_connection_endpoint;
+        let token = push.auth_token;
         if endpoint.is_empty() || token.is_empty() {
             tracing::warn!(target: "gamelift_server", "RefreshConnection without an endpoint or token; ignored");
             return;
@@ -828,9 +828,7 @@ impl Inner {
                 heartbeat.abort();
             }
         }
-        self.call("TerminateServerProcess", Map::new())
-            .await
-            .map(drop)
+        self.call(&sdk5::TerminateServerProcess {}).await.map(drop)
     }
 
     /// The connection `generation` ended (closed by the service, or broken).
@@ -1012,9 +1010,10 @@ async fn heartbeat_loop(inner: Arc<Inner>) {
                 }
             }
         };
-        let mut body = Map::new();
-        body.insert("HealthStatus".into(), json!(healthy));
-        if let Err(error) = inner.call("HeartbeatServerProcess", body).await {
+        let body = sdk5::HeartbeatServerProcess {
+            health_status: healthy,
+        };
+        if let Err(error) = inner.call(&body).await {
             if matches!(error, GameLiftError::NotInitialized) {
                 return;
             }

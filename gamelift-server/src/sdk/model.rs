@@ -1,219 +1,31 @@
 //! What the SDK sends and receives: game sessions, player sessions, backfill requests, and the
 //! process's callbacks.
+//!
+//! The messages themselves are defined once, in `sdk5_protocol`, and re-exported here; this
+//! module adds the SDK's request builders (which validate as the official SDKs do) and the
+//! process's callbacks.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use game_session::{AttributeValue, Player};
-use serde_json::{Map, Value, json};
+use sdk5_protocol as sdk5;
 
 use crate::GameLiftError;
 
-/// A game session as the service hands it to its process.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GameSession {
-    /// The game session id (an ARN).
-    pub game_session_id: String,
-    /// The name.
-    pub name: String,
-    /// The fleet (filled in from this process's parameters).
-    pub fleet_id: String,
-    /// The most players the session admits.
-    pub maximum_player_session_count: u32,
-    /// The port players connect to.
-    pub port: u16,
-    /// The IP address players connect to.
-    pub ip_address: String,
-    /// The DNS name players connect to, if the fleet has one.
-    pub dns_name: String,
-    /// Free-form data from the creator.
-    pub game_session_data: String,
-    /// Matchmaking results (JSON text) when FlexMatch made the session.
-    pub matchmaker_data: String,
-    /// Game properties.
-    pub game_properties: BTreeMap<String, String>,
-    /// The location, if the service sent it.
-    pub location: String,
-    /// The status, if the service sent it.
-    pub status: String,
-    /// The status reason, if the service sent it.
-    pub status_reason: String,
-}
+pub use sdk5::{
+    GameSession, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy,
+    PlayerSessionStatus, UpdateGameSession, UpdateReason,
+};
 
-impl GameSession {
-    /// Reads a session from a push; `name_key` is `GameSessionName` in CreateGameSession and
-    /// `Name` in UpdateGameSession. Missing, null and mistyped fields read as empty.
-    pub(crate) fn from_json(object: &Map<String, Value>, name_key: &str, fleet_id: &str) -> Self {
-        let mut name = text(object, name_key);
-        if name.is_empty() {
-            name = text(
-                object,
-                if name_key == "Name" {
-                    "GameSessionName"
-                } else {
-                    "Name"
-                },
-            );
-        }
-        let mut fleet = text(object, "FleetId");
-        if fleet.is_empty() {
-            fleet = fleet_id.to_string();
-        }
-        GameSession {
-            game_session_id: text(object, "GameSessionId"),
-            name,
-            fleet_id: fleet,
-            maximum_player_session_count: number(object, "MaximumPlayerSessionCount")
-                .clamp(0, u32::MAX as i64) as u32,
-            port: number(object, "Port").clamp(0, u16::MAX as i64) as u16,
-            ip_address: text(object, "IpAddress"),
-            dns_name: text(object, "DnsName"),
-            game_session_data: text(object, "GameSessionData"),
-            matchmaker_data: text(object, "MatchmakerData"),
-            game_properties: properties(object.get("GameProperties")),
-            location: text(object, "Location"),
-            status: text(object, "Status"),
-            status_reason: text(object, "StatusReason"),
-        }
-    }
-}
+/// A page of player sessions.
+pub type DescribePlayerSessionsResult = sdk5::DescribePlayerSessionsResponse;
 
-/// Why the service updated a game session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UpdateReason {
-    /// New matchmaker data (backfill placed players).
-    MatchmakingDataUpdated,
-    /// A backfill request failed.
-    BackfillFailed,
-    /// A backfill request timed out.
-    BackfillTimedOut,
-    /// A backfill request was cancelled.
-    BackfillCancelled,
-    /// Any other reason.
-    Unknown,
-}
+/// The TLS certificate of the compute the process runs on.
+pub type ComputeCertificate = sdk5::GetComputeCertificateResponse;
 
-impl UpdateReason {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MatchmakingDataUpdated => "MATCHMAKING_DATA_UPDATED",
-            Self::BackfillFailed => "BACKFILL_FAILED",
-            Self::BackfillTimedOut => "BACKFILL_TIMED_OUT",
-            Self::BackfillCancelled => "BACKFILL_CANCELLED",
-            Self::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// Reads a wire name; anything unknown is [`UpdateReason::Unknown`].
-    pub fn parse(name: &str) -> Self {
-        match name {
-            "MATCHMAKING_DATA_UPDATED" => Self::MatchmakingDataUpdated,
-            "BACKFILL_FAILED" => Self::BackfillFailed,
-            "BACKFILL_TIMED_OUT" => Self::BackfillTimedOut,
-            "BACKFILL_CANCELLED" => Self::BackfillCancelled,
-            _ => Self::Unknown,
-        }
-    }
-}
-
-impl fmt::Display for UpdateReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An update to the running game session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpdateGameSession {
-    /// The session as it is now.
-    pub game_session: GameSession,
-    /// Why it changed.
-    pub update_reason: UpdateReason,
-    /// The backfill ticket the update concerns, if any.
-    pub backfill_ticket_id: String,
-}
-
-/// The status of a player session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PlayerSessionStatus {
-    /// A slot is held; the player has not connected yet.
-    Reserved,
-    /// The player is connected (accepted).
-    Active,
-    /// The player left.
-    Completed,
-    /// The player did not connect in time.
-    TimedOut,
-}
-
-impl PlayerSessionStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reserved => "RESERVED",
-            Self::Active => "ACTIVE",
-            Self::Completed => "COMPLETED",
-            Self::TimedOut => "TIMEDOUT",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "RESERVED" => Self::Reserved,
-            "ACTIVE" => Self::Active,
-            "COMPLETED" => Self::Completed,
-            "TIMEDOUT" => Self::TimedOut,
-            _ => return None,
-        })
-    }
-}
-
-/// A player session, as DescribePlayerSessions reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlayerSession {
-    /// The player.
-    pub player_id: String,
-    /// The player session id (`psess-…`).
-    pub player_session_id: String,
-    /// The game session.
-    pub game_session_id: String,
-    /// The fleet.
-    pub fleet_id: String,
-    /// Free-form data from the join request.
-    pub player_data: String,
-    /// The address players connect to.
-    pub ip_address: String,
-    /// The DNS name players connect to.
-    pub dns_name: String,
-    /// The port.
-    pub port: u16,
-    /// When the player session was created (epoch milliseconds).
-    pub creation_time_millis: i64,
-    /// When it ended (epoch milliseconds; 0 while it has not).
-    pub termination_time_millis: i64,
-    /// The status; `None` for a value this version does not know.
-    pub status: Option<PlayerSessionStatus>,
-}
-
-impl PlayerSession {
-    fn from_json(object: &Map<String, Value>) -> Self {
-        PlayerSession {
-            player_id: text(object, "PlayerId"),
-            player_session_id: text(object, "PlayerSessionId"),
-            game_session_id: text(object, "GameSessionId"),
-            fleet_id: text(object, "FleetId"),
-            player_data: text(object, "PlayerData"),
-            ip_address: text(object, "IpAddress"),
-            dns_name: text(object, "DnsName"),
-            port: number(object, "Port").clamp(0, u16::MAX as i64) as u16,
-            creation_time_millis: number(object, "CreationTime"),
-            termination_time_millis: number(object, "TerminationTime"),
-            status: PlayerSessionStatus::parse(&text(object, "Status")),
-        }
-    }
-}
+/// Temporary AWS credentials for the fleet's role; `expiration` is in epoch milliseconds.
+pub type FleetRoleCredentials = sdk5::GetFleetRoleCredentialsResponse;
 
 /// Which player sessions [`describe_player_sessions`](super::GameLiftServerSdk::describe_player_sessions)
 /// lists: those of one game session, one player, or one player session.
@@ -251,9 +63,9 @@ impl DescribePlayerSessionsRequest {
         }
     }
 
-    pub(crate) fn to_json(&self) -> Result<Map<String, Value>, GameLiftError> {
-        let mut body = Map::new();
-        let (key, value) = match &self.filter {
+    pub(crate) fn to_message(&self) -> Result<sdk5::DescribePlayerSessions, GameLiftError> {
+        let mut body = sdk5::DescribePlayerSessions::default();
+        match &self.filter {
             PlayerSessionFilter::GameSession(id) => {
                 if id.is_empty()
                     || !id
@@ -265,7 +77,7 @@ impl DescribePlayerSessionsRequest {
                         format!("{id:?} is not a game session id"),
                     ));
                 }
-                ("GameSessionId", id)
+                body.game_session_id = Some(id.clone());
             }
             PlayerSessionFilter::Player(id) => {
                 if id.is_empty() || id.len() > 1024 {
@@ -274,78 +86,25 @@ impl DescribePlayerSessionsRequest {
                         "must be 1 to 1024 characters",
                     ));
                 }
-                ("PlayerId", id)
+                body.player_id = Some(id.clone());
             }
             PlayerSessionFilter::PlayerSession(id) => {
                 check_player_session_id(id)?;
-                ("PlayerSessionId", id)
+                body.player_session_id = Some(id.clone());
             }
-        };
-        body.insert(key.into(), json!(value));
-        if let Some(status) = self.status {
-            body.insert("PlayerSessionStatusFilter".into(), json!(status.as_str()));
         }
-        if let Some(token) = self.next_token.as_deref().filter(|t| !t.is_empty()) {
-            body.insert("NextToken".into(), json!(token));
+        body.player_session_status_filter = self.status;
+        body.next_token = self.next_token.clone().filter(|t| !t.is_empty());
+        if let Some(limit) = self.limit
+            && !(1..=1024).contains(&limit)
+        {
+            return Err(GameLiftError::invalid(
+                "limit",
+                format!("must be 1 to 1024, not {limit}"),
+            ));
         }
-        if let Some(limit) = self.limit {
-            if !(1..=1024).contains(&limit) {
-                return Err(GameLiftError::invalid(
-                    "limit",
-                    format!("must be 1 to 1024, not {limit}"),
-                ));
-            }
-            body.insert("Limit".into(), json!(limit));
-        }
+        body.limit = self.limit;
         Ok(body)
-    }
-}
-
-/// A page of player sessions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribePlayerSessionsResult {
-    /// The player sessions.
-    pub player_sessions: Vec<PlayerSession>,
-    /// The next page, if there is one.
-    pub next_token: Option<String>,
-}
-
-impl DescribePlayerSessionsResult {
-    pub(crate) fn from_json(object: &Map<String, Value>) -> Self {
-        let player_sessions = object
-            .get("PlayerSessions")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_object)
-                    .map(PlayerSession::from_json)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let next_token = Some(text(object, "NextToken")).filter(|t| !t.is_empty());
-        Self {
-            player_sessions,
-            next_token,
-        }
-    }
-}
-
-/// Whether the game session accepts new players.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PlayerSessionCreationPolicy {
-    /// New player sessions may be created.
-    AcceptAll,
-    /// No new player sessions.
-    DenyAll,
-}
-
-impl PlayerSessionCreationPolicy {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AcceptAll => "ACCEPT_ALL",
-            Self::DenyAll => "DENY_ALL",
-        }
     }
 }
 
@@ -363,11 +122,10 @@ pub struct StartMatchBackfillRequest {
 }
 
 impl StartMatchBackfillRequest {
-    pub(crate) fn to_json(&self) -> Result<Map<String, Value>, GameLiftError> {
-        let mut body = Map::new();
-        if let Some(ticket) = self.ticket_id.as_deref().filter(|t| !t.is_empty()) {
+    pub(crate) fn to_message(&self) -> Result<sdk5::StartMatchBackfill, GameLiftError> {
+        let ticket_id = self.ticket_id.clone().filter(|t| !t.is_empty());
+        if let Some(ticket) = &ticket_id {
             check_ticket_id(ticket)?;
-            body.insert("TicketId".into(), json!(ticket));
         }
         if self.game_session_arn.is_empty()
             || self.game_session_arn.len() > 256
@@ -394,15 +152,14 @@ impl StartMatchBackfillRequest {
         let players = self
             .players
             .iter()
-            .map(player_json)
+            .map(wire_player)
             .collect::<Result<Vec<_>, _>>()?;
-        body.insert("GameSessionArn".into(), json!(self.game_session_arn));
-        body.insert(
-            "MatchmakingConfigurationArn".into(),
-            json!(self.matchmaking_configuration_arn),
-        );
-        body.insert("Players".into(), Value::Array(players));
-        Ok(body)
+        Ok(sdk5::StartMatchBackfill {
+            ticket_id,
+            game_session_arn: self.game_session_arn.clone(),
+            matchmaking_configuration_arn: self.matchmaking_configuration_arn.clone(),
+            players,
+        })
     }
 }
 
@@ -418,7 +175,7 @@ pub struct StopMatchBackfillRequest {
 }
 
 impl StopMatchBackfillRequest {
-    pub(crate) fn to_json(&self) -> Result<Map<String, Value>, GameLiftError> {
+    pub(crate) fn to_message(&self) -> Result<sdk5::StopMatchBackfill, GameLiftError> {
         if self.ticket_id.is_empty() {
             return Err(GameLiftError::invalid("ticket_id", "is required"));
         }
@@ -428,24 +185,12 @@ impl StopMatchBackfillRequest {
             "matchmaking_configuration_arn",
             &self.matchmaking_configuration_arn,
         )?;
-        let mut body = Map::new();
-        body.insert("TicketId".into(), json!(self.ticket_id));
-        body.insert("GameSessionArn".into(), json!(self.game_session_arn));
-        body.insert(
-            "MatchmakingConfigurationArn".into(),
-            json!(self.matchmaking_configuration_arn),
-        );
-        Ok(body)
+        Ok(sdk5::StopMatchBackfill {
+            ticket_id: self.ticket_id.clone(),
+            game_session_arn: self.game_session_arn.clone(),
+            matchmaking_configuration_arn: self.matchmaking_configuration_arn.clone(),
+        })
     }
-}
-
-/// The TLS certificate of the compute the process runs on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ComputeCertificate {
-    /// Where the certificate is on disk (empty when the fleet has none).
-    pub certificate_path: String,
-    /// The compute's name.
-    pub compute_name: String,
 }
 
 /// A GetFleetRoleCredentials request.
@@ -455,47 +200,6 @@ pub struct FleetRoleCredentialsRequest {
     pub role_arn: String,
     /// The session name; empty uses `<fleet id>-<host id>` cut to 64 characters.
     pub role_session_name: String,
-}
-
-/// Temporary AWS credentials for the fleet's role.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FleetRoleCredentials {
-    /// The assumed role user's ARN.
-    pub assumed_role_user_arn: String,
-    /// The assumed role id.
-    pub assumed_role_id: String,
-    /// The access key id.
-    pub access_key_id: String,
-    /// The secret access key.
-    pub secret_access_key: String,
-    /// The session token.
-    pub session_token: String,
-    /// When the credentials expire (epoch milliseconds).
-    pub expiration_millis: i64,
-}
-
-impl fmt::Debug for FleetRoleCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FleetRoleCredentials")
-            .field("assumed_role_user_arn", &self.assumed_role_user_arn)
-            .field("assumed_role_id", &self.assumed_role_id)
-            .field("access_key_id", &self.access_key_id)
-            .field("expiration_millis", &self.expiration_millis)
-            .finish_non_exhaustive()
-    }
-}
-
-impl FleetRoleCredentials {
-    pub(crate) fn from_json(object: &Map<String, Value>) -> Self {
-        Self {
-            assumed_role_user_arn: text(object, "AssumedRoleUserArn"),
-            assumed_role_id: text(object, "AssumedRoleId"),
-            access_key_id: text(object, "AccessKeyId"),
-            secret_access_key: text(object, "SecretAccessKey"),
-            session_token: text(object, "SessionToken"),
-            expiration_millis: number(object, "Expiration"),
-        }
-    }
 }
 
 /// Called when the service places a game session on this process.
@@ -676,17 +380,18 @@ fn check_gamelift_arn(field: &'static str, arn: &str) -> Result<(), GameLiftErro
     }
 }
 
-fn player_json(player: &Player) -> Result<Value, GameLiftError> {
+/// A player as StartMatchBackfill carries it; numbers must be finite.
+fn wire_player(player: &Player) -> Result<sdk5::Player, GameLiftError> {
     if player.player_id.is_empty() {
         return Err(GameLiftError::InvalidPlayer {
             player_id: String::new(),
             reason: "the player id is empty".into(),
         });
     }
-    let mut attributes = Map::new();
+    let mut attributes = std::collections::BTreeMap::new();
     for (name, value) in &player.attributes {
         let attribute = match value {
-            AttributeValue::S(s) => json!({"AttrType": "STRING", "S": s}),
+            AttributeValue::S(s) => sdk5::AttributeValue::String { s: s.clone() },
             AttributeValue::N(n) => {
                 if !n.is_finite() {
                     return Err(GameLiftError::InvalidPlayer {
@@ -694,9 +399,9 @@ fn player_json(player: &Player) -> Result<Value, GameLiftError> {
                         reason: format!("attribute {name} is not a finite number"),
                     });
                 }
-                json!({"AttrType": "DOUBLE", "N": n})
+                sdk5::AttributeValue::Double { n: *n }
             }
-            AttributeValue::SL(list) => json!({"AttrType": "STRING_LIST", "SL": list}),
+            AttributeValue::SL(list) => sdk5::AttributeValue::StringList { sl: list.clone() },
             AttributeValue::SDM(map) => {
                 if map.values().any(|n| !n.is_finite()) {
                     return Err(GameLiftError::InvalidPlayer {
@@ -704,101 +409,31 @@ fn player_json(player: &Player) -> Result<Value, GameLiftError> {
                         reason: format!("attribute {name} holds a number that is not finite"),
                     });
                 }
-                json!({"AttrType": "STRING_DOUBLE_MAP", "SDM": map})
+                sdk5::AttributeValue::StringDoubleMap { sdm: map.clone() }
             }
         };
         attributes.insert(name.clone(), attribute);
     }
-    let mut out = Map::new();
-    out.insert("PlayerId".into(), json!(player.player_id));
-    if !player.team.is_empty() {
-        out.insert("Team".into(), json!(player.team));
-    }
-    out.insert("PlayerAttributes".into(), Value::Object(attributes));
-    out.insert("LatencyInMs".into(), json!(player.latency_ms));
-    Ok(Value::Object(out))
-}
-
-/// A string field; missing, null or mistyped reads as empty.
-pub(crate) fn text(object: &Map<String, Value>, key: &str) -> String {
-    match object.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    }
-}
-
-/// An integer field; missing, null or mistyped reads as 0.
-pub(crate) fn number(object: &Map<String, Value>, key: &str) -> i64 {
-    match object.get(key) {
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// GameProperties: an object of strings (SDK 5), or the API's `[{Key, Value}]` list.
-fn properties(value: Option<&Value>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    match value {
-        Some(Value::Object(map)) => {
-            for (key, value) in map {
-                if let Some(value) = value.as_str() {
-                    out.insert(key.clone(), value.to_string());
-                }
-            }
-        }
-        Some(Value::Array(list)) => {
-            for entry in list.iter().filter_map(Value::as_object) {
-                out.insert(text(entry, "Key"), text(entry, "Value"));
-            }
-        }
-        _ => {}
-    }
-    out
+    Ok(sdk5::Player {
+        player_id: player.player_id.clone(),
+        team: player.team.clone(),
+        player_attributes: attributes,
+        latency_in_ms: player
+            .latency_ms
+            .iter()
+            .map(|(region, ms)| (region.clone(), i64::from(*ms)))
+            .collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
-    #[test]
-    fn create_push_reads_with_nulls_and_both_name_keys() {
-        let push = json!({
-            "Action": "CreateGameSession",
-            "GameSessionId": "arn:aws:gamelift:us-west-2::gamesession/fleet-1/gs-1",
-            "GameSessionName": "duel",
-            "MaximumPlayerSessionCount": 4,
-            "Port": 7777,
-            "IpAddress": "127.0.0.1",
-            "DnsName": null,
-            "GameProperties": {"mode": "ctf", "bad": 3},
-        });
-        let session =
-            GameSession::from_json(push.as_object().unwrap(), "GameSessionName", "fleet-1");
-        assert_eq!(session.name, "duel");
-        assert_eq!(session.fleet_id, "fleet-1");
-        assert_eq!(session.port, 7777);
-        assert_eq!(session.dns_name, "");
-        assert_eq!(session.game_properties.len(), 1);
-        let update = json!({"GameSessionId": "x", "Name": "renamed", "GameProperties": [{"Key": "k", "Value": "v"}]});
-        let session = GameSession::from_json(update.as_object().unwrap(), "Name", "fleet-1");
-        assert_eq!(session.name, "renamed");
-        assert_eq!(session.game_properties["k"], "v");
-    }
-
-    #[test]
-    fn update_reasons_round_trip_and_unknown_is_kept_apart() {
-        for reason in [
-            UpdateReason::MatchmakingDataUpdated,
-            UpdateReason::BackfillFailed,
-            UpdateReason::BackfillTimedOut,
-            UpdateReason::BackfillCancelled,
-        ] {
-            assert_eq!(UpdateReason::parse(reason.as_str()), reason);
-        }
-        assert_eq!(UpdateReason::parse("SOMETHING_NEW"), UpdateReason::Unknown);
+    fn to_value<T: serde::Serialize>(message: &T) -> Value {
+        serde_json::to_value(message).unwrap()
     }
 
     #[test]
@@ -820,7 +455,7 @@ mod tests {
                 "arn:aws:gamelift:us-west-2:123456789012:matchmakingconfiguration/mm".into(),
             players: vec![player],
         };
-        let body = Value::Object(request.to_json().unwrap());
+        let body = to_value(&request.to_message().unwrap());
         assert_eq!(
             body["Players"][0]["PlayerAttributes"]["skill"],
             json!({"AttrType": "DOUBLE", "N": 23.0})
@@ -831,7 +466,7 @@ mod tests {
         let mut bad = request.clone();
         bad.matchmaking_configuration_arn = "mm".into();
         assert!(matches!(
-            bad.to_json(),
+            bad.to_message(),
             Err(GameLiftError::Validation {
                 field: "matchmaking_configuration_arn",
                 ..
@@ -840,7 +475,7 @@ mod tests {
         let mut bad = request.clone();
         bad.players.clear();
         assert!(matches!(
-            bad.to_json(),
+            bad.to_message(),
             Err(GameLiftError::Validation {
                 field: "players",
                 ..
@@ -851,7 +486,7 @@ mod tests {
             .attributes
             .insert("x".into(), AttributeValue::N(f64::NAN));
         assert!(matches!(
-            bad.to_json(),
+            bad.to_message(),
             Err(GameLiftError::InvalidPlayer { .. })
         ));
     }
@@ -863,10 +498,10 @@ mod tests {
         );
         request.limit = Some(30);
         request.status = Some(PlayerSessionStatus::Active);
-        let body = Value::Object(request.to_json().unwrap());
+        let body = to_value(&request.to_message().unwrap());
         assert_eq!(body["PlayerSessionStatusFilter"], "ACTIVE");
         request.limit = Some(0);
-        assert!(request.to_json().is_err());
+        assert!(request.to_message().is_err());
         let bad = DescribePlayerSessionsRequest {
             filter: PlayerSessionFilter::PlayerSession("psess 1".into()),
             status: None,
@@ -874,7 +509,7 @@ mod tests {
             limit: None,
         };
         assert!(matches!(
-            bad.to_json(),
+            bad.to_message(),
             Err(GameLiftError::Validation {
                 field: "player_session_id",
                 ..
@@ -890,10 +525,10 @@ mod tests {
             matchmaking_configuration_arn:
                 "arn:aws:gamelift:us-west-2:123456789012:matchmakingconfiguration/mm".into(),
         };
-        assert!(request.to_json().is_ok());
+        assert!(request.to_message().is_ok());
         let mut bad = request;
         bad.game_session_arn = "gs-1".into();
-        assert!(bad.to_json().is_err());
+        assert!(bad.to_message().is_err());
     }
 
     #[test]
