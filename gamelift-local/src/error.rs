@@ -1,18 +1,93 @@
 //! Service errors, as the wire protocols carry them.
 
+use std::fmt;
+
+macro_rules! error_codes {
+    ($($(#[$meta:meta])* $variant:ident = $wire:literal,)+) => {
+        /// Every error code the control plane answers with (sent as `__type`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$meta])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// The wire name (`InvalidRequestException`, ...).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A parameter is missing, malformed or not allowed.
+    InvalidRequest = "InvalidRequestException",
+    /// The named resource does not exist.
+    NotFound = "NotFoundException",
+    /// The resource exists already, or is in use.
+    Conflict = "ConflictException",
+    /// The body could not be read as the operation's input.
+    Serialization = "SerializationException",
+    /// The operation is not one this service answers.
+    UnknownOperation = "UnknownOperationException",
+    /// No server process is free to host a new game session.
+    FleetCapacityExceeded = "FleetCapacityExceededException",
+    /// The game session has no free player slot.
+    GameSessionFull = "GameSessionFullException",
+    /// An idempotency token was reused with other parameters.
+    IdempotentParameterMismatch = "IdempotentParameterMismatchException",
+    /// A fault of the service itself.
+    InternalService = "InternalServiceException",
+    /// The fleet is not in a status that allows the operation.
+    InvalidFleetStatus = "InvalidFleetStatusException",
+    /// The game session is not in a status that allows the operation.
+    InvalidGameSessionStatus = "InvalidGameSessionStatusException",
+    /// A limit was reached.
+    LimitExceeded = "LimitExceededException",
+    /// The alias is terminal and routes nowhere.
+    TerminalRoutingStrategy = "TerminalRoutingStrategyException",
+    /// The request names a Region that does not exist.
+    UnsupportedRegion = "UnsupportedRegionException",
+}
+
+impl ErrorCode {
+    /// The HTTP status: 500 for service faults, 400 for everything the caller caused.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InternalService => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// An error returned to the caller: a GameLift error code and a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ServiceError {
-    /// The error code, sent as `__type` (`InvalidRequestException`, `NotFoundException`, ...).
-    pub code: &'static str,
+    /// The error code.
+    pub code: ErrorCode,
     /// The human-readable message.
     pub message: String,
 }
 
 impl ServiceError {
     /// An error with this code and message.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ServiceError {
             code,
             message: message.into(),
@@ -21,36 +96,33 @@ impl ServiceError {
 
     /// The HTTP status: 500 for service faults, 400 for everything the caller caused.
     pub fn status(&self) -> u16 {
-        match self.code {
-            "InternalServiceException" => 500,
-            _ => 400,
-        }
+        self.code.status()
     }
 
     /// `InvalidRequestException`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("InvalidRequestException", message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     /// `NotFoundException`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new("NotFoundException", message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     /// `ConflictException`.
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new("ConflictException", message)
+        Self::new(ErrorCode::Conflict, message)
     }
 
     /// `SerializationException`: the body could not be read as the operation's input.
     pub fn serialization(message: impl Into<String>) -> Self {
-        Self::new("SerializationException", message)
+        Self::new(ErrorCode::Serialization, message)
     }
 
     /// `UnknownOperationException`.
     pub fn unknown_operation(operation: &str) -> Self {
         Self::new(
-            "UnknownOperationException",
+            ErrorCode::UnknownOperation,
             format!("gamelift-local does not support the operation `{operation}`"),
         )
     }

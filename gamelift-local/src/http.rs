@@ -7,7 +7,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::service::Service;
 use crate::wire::{self, Value};
 
@@ -43,7 +43,7 @@ fn protocol_and_operation(
             return Err((
                 Protocol::Cbor,
                 ServiceError::new(
-                    "UnknownOperationException",
+                    ErrorCode::UnknownOperation,
                     "Smithy RPC v2 CBOR requests must use POST",
                 ),
             ));
@@ -53,7 +53,7 @@ fn protocol_and_operation(
             return Err((
                 Protocol::Cbor,
                 ServiceError::new(
-                    "UnknownOperationException",
+                    ErrorCode::UnknownOperation,
                     format!("{operation} is not a GameLift operation"),
                 ),
             ));
@@ -73,8 +73,7 @@ fn protocol_and_operation(
             let operation = target.strip_prefix("GameLift.").filter(|op| !op.contains('.')).ok_or_else(|| {
                 (
                     Protocol::Json,
-                    ServiceError::new(
-                        "UnknownOperationException",
+                    ServiceError::new(ErrorCode::UnknownOperation,
                         format!("X-Amz-Target `{target}` does not name a GameLift operation (expected GameLift.<Operation>)"),
                     ),
                 )
@@ -84,7 +83,7 @@ fn protocol_and_operation(
         None => Err((
             Protocol::Json,
             ServiceError::new(
-                "UnknownOperationException",
+                ErrorCode::UnknownOperation,
                 format!(
                     "{method} {path} is not a GameLift request: use POST / with an X-Amz-Target header (awsJson1.1) or POST /service/GameLift/operation/<Operation> (Smithy RPC v2 CBOR)"
                 ),
@@ -100,7 +99,7 @@ fn respond(protocol: Protocol, result: Result<Value, ServiceError>) -> Response 
         Err(error) => (
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
             Value::map()
-                .with("__type", error.code)
+                .with("__type", error.code.as_str())
                 .with("message", error.message),
         ),
     };
@@ -145,7 +144,7 @@ pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Re
             return respond(
                 protocol,
                 Err(ServiceError::new(
-                    "SerializationException",
+                    ErrorCode::Serialization,
                     format!(
                         "the request body is larger than {MAX_BODY_BYTES} bytes, or could not be read"
                     ),
@@ -164,7 +163,7 @@ pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Re
     let region = region_from_authorization(headers);
     let result = service.call(&operation, region.as_deref(), &input);
     if let Err(error) = &result {
-        tracing::debug!(target: "gamelift_local", operation, code = error.code, message = %error.message, "request refused");
+        tracing::debug!(target: "gamelift_local", operation, code = error.code.as_str(), message = %error.message, "request refused");
     } else {
         tracing::trace!(target: "gamelift_local", operation, "request served");
     }

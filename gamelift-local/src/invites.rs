@@ -10,7 +10,7 @@
 //! * `GameLiftLocal.DeleteSessionInvite` `{PlayerId, InviteId}` -> `{Invite}`; an invite not
 //!   addressed to that player is `NotFoundException`.
 
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::service::Service;
 use crate::state::GameSessionStatus;
 use crate::validate::{Input, Str};
@@ -26,30 +26,7 @@ pub const INVITE_OPERATIONS: &[&str] = &[
 /// Invites waiting for one player, at most.
 pub const MAX_PENDING_INVITES: usize = 100;
 
-/// One invite.
-#[derive(Debug, Clone)]
-pub struct Invite {
-    /// Its id.
-    pub id: String,
-    /// Who invited.
-    pub from: String,
-    /// Who is invited.
-    pub to: String,
-    /// The game session.
-    pub game_session_arn: String,
-    /// When it was sent, for ordering.
-    pub seq: u64,
-}
-
-impl Invite {
-    fn to_value(&self) -> Value {
-        Value::map()
-            .with("InviteId", &self.id)
-            .with("From", &self.from)
-            .with("To", &self.to)
-            .with("GameSessionId", &self.game_session_arn)
-    }
-}
+pub use crate::state::Invite;
 
 const PLAYER: Str = Str::len(1, 1024);
 
@@ -84,7 +61,7 @@ impl Service {
                         Some(GameSessionStatus::Active) => {}
                         Some(other) => {
                             return Err(ServiceError::new(
-                                "InvalidGameSessionStatusException",
+                                ErrorCode::InvalidGameSessionStatus,
                                 format!(
                                     "Game session {session} is {} and cannot be invited to.",
                                     other.as_str()
@@ -95,7 +72,7 @@ impl Service {
                     let waiting = region.invites.values().filter(|i| i.to == to).count();
                     if waiting >= MAX_PENDING_INVITES {
                         return Err(ServiceError::new(
-                            "LimitExceededException",
+                            ErrorCode::LimitExceeded,
                             format!("{to} has {MAX_PENDING_INVITES} invites waiting already"),
                         ));
                     }

@@ -21,11 +21,13 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+mod config;
 pub mod error;
 pub mod health;
 mod http;
 pub mod invites;
 pub mod launcher;
+mod lifecycle;
 pub mod processes;
 pub mod search;
 mod server;
@@ -37,7 +39,7 @@ mod websocket;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::ServiceError;
+pub use error::{ErrorCode, ServiceError};
 pub use server::{RunningServer, Server, ServerBuilder, StartError};
 pub use service::{OPERATIONS, Service, ServiceConfig};
 pub use state::{RuntimeConfiguration, ServerProcess};

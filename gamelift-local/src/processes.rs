@@ -8,7 +8,8 @@ use sdk5_protocol::{Envelope, Frame, Push, Request};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::service::{Extra, Service, end_session};
+use crate::lifecycle::{Extra, end_hosted_session, give_up_process};
+use crate::service::Service;
 use crate::state::{
     ACCOUNT, Compute, GameSessionStatus, PlayerSessionStatus, Process, ProcessConnection, Region,
     Timer,
@@ -305,7 +306,7 @@ impl Service {
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
         let grace = self.config.reconnect_grace_millis;
-        let crate::service::State {
+        let crate::state::State {
             regions,
             timers,
             timer_seq,
@@ -457,7 +458,7 @@ fn handle_action(
                 .map(|p| p.id.clone())
                 .collect();
             for placement in pending {
-                crate::service::try_place(region, extra, &placement);
+                crate::lifecycle::try_place(region, extra, &placement);
             }
             reply(&sdk5::Empty {})
         }
@@ -696,236 +697,4 @@ fn describe_player_sessions(region: &Region, body: &sdk5::DescribePlayerSessions
         next_token,
         player_sessions: page,
     })
-}
-
-/// Places a new game session on a process: pushes CreateGameSession and starts the activation
-/// timeout.
-pub(crate) fn start_session_on(
-    region: &mut Region,
-    extra: &mut Extra<'_>,
-    process_id: &str,
-    arn: &str,
-) {
-    let Some(session) = region.sessions.get(arn) else {
-        return;
-    };
-    let message = push_frame(&sdk5::CreateGameSession {
-        game_session_id: session.arn.clone(),
-        game_session_name: session.name.clone().unwrap_or_default(),
-        game_session_data: session.game_session_data.clone().unwrap_or_default(),
-        matchmaker_data: session.matchmaker_data.clone().unwrap_or_default(),
-        dns_name: session.dns_name.clone().unwrap_or_default(),
-        ip_address: session.ip_address.clone(),
-        maximum_player_session_count: u32::try_from(session.maximum_players).unwrap_or(0),
-        port: session.port,
-        game_properties: session.properties.iter().cloned().collect(),
-        location: session.location.clone(),
-    });
-    if let Some(process) = region.processes.get_mut(process_id) {
-        process.game_session = Some(arn.to_string());
-        process.push(message);
-    }
-    extra.add_timer(
-        extra.now + extra.config.activation_timeout_millis,
-        Timer::Activation {
-            region: region.name.clone(),
-            game_session: arn.to_string(),
-        },
-    );
-}
-
-/// Pushes UpdateGameSession to the process hosting `arn`, if any.
-pub(crate) fn push_update(
-    region: &Region,
-    arn: &str,
-    reason: sdk5::UpdateReason,
-    ticket: Option<&str>,
-) {
-    let Some(session) = region.sessions.get(arn) else {
-        return;
-    };
-    let Some(process) = session
-        .process
-        .as_ref()
-        .and_then(|id| region.processes.get(id))
-    else {
-        return;
-    };
-    let message = push_frame(&sdk5::UpdateGameSession {
-        game_session: sdk5::GameSession {
-            game_session_id: session.arn.clone(),
-            name: session.name.clone().unwrap_or_default(),
-            fleet_id: session.fleet_id.clone(),
-            game_session_data: session.game_session_data.clone().unwrap_or_default(),
-            matchmaker_data: session.matchmaker_data.clone().unwrap_or_default(),
-            dns_name: session.dns_name.clone().unwrap_or_default(),
-            ip_address: session.ip_address.clone(),
-            maximum_player_session_count: u32::try_from(session.maximum_players).unwrap_or(0),
-            port: session.port,
-            game_properties: session.properties.iter().cloned().collect(),
-            location: session.location.clone(),
-            status: sdk5::GameSessionStatus::parse(session.status.as_str()),
-            status_reason: String::new(),
-        },
-        update_reason: reason,
-        backfill_ticket_id: ticket.unwrap_or_default().to_string(),
-    });
-    process.push(message);
-}
-
-/// Pushes TerminateProcess; the process's session ends with `reason` when it calls
-/// ProcessEnding, or when the termination grace runs out.
-pub(crate) fn terminate_process(
-    region: &mut Region,
-    extra: &mut Extra<'_>,
-    process_id: &str,
-    reason: Option<&'static str>,
-) {
-    let grace = extra.config.termination_grace_millis;
-    let Some(process) = region.processes.get_mut(process_id) else {
-        return;
-    };
-    if process.terminating.is_some() || process.ended {
-        return;
-    }
-    process.terminating = Some(reason);
-    process.push(push_frame(&sdk5::TerminateProcess {
-        termination_time: i64::try_from(extra.now.saturating_add(grace)).unwrap_or(i64::MAX),
-    }));
-    extra.add_timer(
-        extra.now + grace,
-        Timer::TerminationDeadline {
-            region: region.name.clone(),
-            process: process_id.to_string(),
-        },
-    );
-}
-
-/// Ends whatever the process hosts and forgets it.
-fn give_up_process(region: &mut Region, process_id: &str, now: u64, reason: Option<&'static str>) {
-    let Some(process) = region.processes.get_mut(process_id) else {
-        return;
-    };
-    process.ended = true;
-    end_hosted_session(region, process_id, reason, now);
-}
-
-/// Ends the game session a process hosts (if it is still live) and frees the process.
-fn end_hosted_session(
-    region: &mut Region,
-    process_id: &str,
-    reason: Option<&'static str>,
-    now: u64,
-) {
-    let Some(arn) = region
-        .processes
-        .get_mut(process_id)
-        .and_then(|process| process.game_session.take())
-    else {
-        return;
-    };
-    let live = region.sessions.get(&arn).is_some_and(|s| {
-        matches!(
-            s.status,
-            GameSessionStatus::Active
-                | GameSessionStatus::Activating
-                | GameSessionStatus::Terminating
-        )
-    });
-    if live {
-        end_session(region, &arn, GameSessionStatus::Terminated, reason, now);
-    }
-}
-
-/// Runs a process-lifecycle timer.
-pub(crate) fn run_timer(
-    regions: &mut HashMap<String, Region>,
-    extra: &mut Extra<'_>,
-    timer: Timer,
-) {
-    let now = extra.now;
-    match timer {
-        Timer::Activation {
-            region,
-            game_session,
-        } => {
-            let Some(region) = regions.get_mut(&region) else {
-                return;
-            };
-            let activating = region
-                .sessions
-                .get(&game_session)
-                .is_some_and(|s| s.status == GameSessionStatus::Activating);
-            if !activating {
-                return;
-            }
-            let process = region.sessions[&game_session].process.clone();
-            region.update_session(&game_session, |session| {
-                session.status = GameSessionStatus::Error;
-                session.termination_millis = Some(now);
-            });
-            if let Some(process) = process.and_then(|id| region.processes.get_mut(&id))
-                && process.game_session.as_deref() == Some(game_session.as_str())
-            {
-                process.game_session = None;
-            }
-            tracing::info!(target: "gamelift_local", game_session, "game session was not activated in time: ERROR");
-        }
-        Timer::Health { region, process } => {
-            let Some(region) = regions.get_mut(&region) else {
-                return;
-            };
-            let period = extra.config.heartbeat_period_millis;
-            let Some(state) = region.processes.get(&process) else {
-                return;
-            };
-            if state.ended || state.terminating.is_some() || !state.activated {
-                return;
-            }
-            let deadline = state.last_healthy_millis + 3 * period;
-            if now >= deadline {
-                tracing::info!(target: "gamelift_local", process, "server process unhealthy or silent for three heartbeat periods: terminating");
-                terminate_process(region, extra, &process, None);
-                give_up_process(region, &process, now, None);
-            } else {
-                extra.add_timer(
-                    deadline,
-                    Timer::Health {
-                        region: region.name.clone(),
-                        process,
-                    },
-                );
-            }
-        }
-        Timer::ReconnectGrace {
-            region,
-            process,
-            since,
-        } => {
-            let Some(region) = regions.get_mut(&region) else {
-                return;
-            };
-            let still_gone = region
-                .processes
-                .get(&process)
-                .is_some_and(|p| p.connections.is_empty() && p.disconnected_since == Some(since));
-            if still_gone {
-                tracing::info!(target: "gamelift_local", process, "server process did not reconnect: its game session ends");
-                give_up_process(region, &process, now, None);
-                region.processes.remove(&process);
-            }
-        }
-        Timer::TerminationDeadline { region, process } => {
-            let Some(region) = regions.get_mut(&region) else {
-                return;
-            };
-            let reason = region
-                .processes
-                .get(&process)
-                .and_then(|p| p.terminating)
-                .flatten();
-            give_up_process(region, &process, now, reason);
-        }
-        Timer::PlayerReservation { .. } | Timer::PlacementDeadline { .. } => {}
-    }
 }

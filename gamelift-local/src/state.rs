@@ -673,7 +673,7 @@ pub struct Region {
     /// Server processes connected over the Server SDK 5 WebSocket, by process id.
     pub processes: BTreeMap<String, Process>,
     /// Session invites (the local-only `GameLiftLocal.` extension), by invite id.
-    pub invites: HashMap<String, crate::invites::Invite>,
+    pub invites: HashMap<String, Invite>,
     /// Match backfill tickets: ticket id -> game session ARN.
     pub backfill_tickets: HashMap<String, String>,
     /// Game sessions of each fleet, by sequence number (all statuses).
@@ -899,6 +899,58 @@ pub fn sort_sessions<'a>(sessions: Vec<&'a GameSession>, sort: &Sort) -> Vec<&'a
     missing.sort_by_key(|session| session.seq);
     valued.extend(missing);
     valued
+}
+
+/// One invite.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// Its id.
+    pub id: String,
+    /// Who invited.
+    pub from: String,
+    /// Who is invited.
+    pub to: String,
+    /// The game session.
+    pub game_session_arn: String,
+    /// When it was sent, for ordering.
+    pub seq: u64,
+}
+
+impl Invite {
+    pub(crate) fn to_value(&self) -> Value {
+        Value::map()
+            .with("InviteId", &self.id)
+            .with("From", &self.from)
+            .with("To", &self.to)
+            .with("GameSessionId", &self.game_session_arn)
+    }
+}
+
+/// Everything the service holds: the Regions, the pending timers and the issued tokens.
+pub(crate) struct State {
+    pub(crate) regions: HashMap<String, Region>,
+    pub(crate) timers: BTreeMap<(u64, u64), Timer>,
+    pub(crate) timer_seq: u64,
+    pub(crate) tokens: HashMap<String, AuthToken>,
+    pub(crate) connection_seq: u64,
+}
+
+pub(crate) fn fleet_arn(region: &str, fleet_id: &str) -> String {
+    format!("arn:aws:gamelift:{region}:{ACCOUNT}:fleet/{fleet_id}")
+}
+
+/// The last path segment after `marker` in an ARN, or the input itself.
+pub(crate) fn strip_arn(input: &str, marker: &str) -> String {
+    if input.starts_with("arn:")
+        && let Some(position) = input.rfind(marker)
+    {
+        return input[position + marker.len()..].to_string();
+    }
+    input.to_string()
+}
+
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4())
 }
 
 #[cfg(test)]

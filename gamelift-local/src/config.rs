@@ -1,0 +1,57 @@
+//! How the service is set up.
+
+use crate::state::ServerProcess;
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The Region the default fleet lives in.
+    pub region: String,
+    /// The default Anywhere fleet, created at start.
+    pub fleet_id: String,
+    /// The default fleet's custom location.
+    pub location: String,
+    /// Whether new game sessions become ACTIVE at once on an implicit process.
+    pub auto_activate: bool,
+    /// The port of the implicit process.
+    pub auto_activate_port: u16,
+    /// How long a player session may stay RESERVED.
+    pub reservation_timeout_millis: u64,
+    /// The Server SDK endpoint computes are told to connect to.
+    pub sdk_endpoint: String,
+    /// Whether server processes must present a token from GetComputeAuthToken (`--auth token`);
+    /// otherwise any compute of an existing fleet is accepted and registered on the fly.
+    pub require_auth_token: bool,
+    /// How long a process has to activate a game session before it goes to ERROR.
+    pub activation_timeout_millis: u64,
+    /// The heartbeat period; a process unhealthy or silent for three periods is terminated.
+    pub heartbeat_period_millis: u64,
+    /// How long a process whose connection dropped may take to reconnect.
+    pub reconnect_grace_millis: u64,
+    /// How long a process told to terminate has to call ProcessEnding.
+    pub termination_grace_millis: u64,
+    /// The commands this service may launch (`--launch`): the default fleet's runtime
+    /// configuration starts with them, and UpdateRuntimeConfiguration accepts only these, so
+    /// no API caller can make the service run a program the operator did not name.
+    pub launch: Vec<ServerProcess>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            region: "us-west-2".into(),
+            fleet_id: "fleet-local".into(),
+            location: "custom-local".into(),
+            auto_activate: false,
+            auto_activate_port: 7777,
+            reservation_timeout_millis: 60_000,
+            sdk_endpoint: "ws://127.0.0.1:9080".into(),
+            require_auth_token: false,
+            activation_timeout_millis: 60_000,
+            heartbeat_period_millis: 60_000,
+            reconnect_grace_millis: 30_000,
+            termination_grace_millis: 300_000,
+            launch: Vec::new(),
+        }
+    }
+}

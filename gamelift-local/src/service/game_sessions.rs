@@ -1,0 +1,335 @@
+//! Game sessions: create, describe, search, update, terminate.
+
+use super::*;
+
+impl Service {
+    // ----- game sessions ---------------------------------------------------------------------
+
+    pub(super) fn create_game_session(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let fleet = reader.str("FleetId", FLEET_ID);
+        let alias = reader.str("AliasId", ALIAS_ID);
+        let maximum = reader.int("MaximumPlayerSessionCount", Int::at_least(0).required());
+        let name = reader.str("Name", NAME);
+        let properties = reader.game_properties("GameProperties").unwrap_or_default();
+        let creator = reader.str("CreatorId", NAME);
+        let custom_id = reader.str("GameSessionId", ID_STRING);
+        let token = reader.str("IdempotencyToken", ID_STRING);
+        let data = reader.str("GameSessionData", Str::len(1, 262_144).sensitive());
+        let location = reader.str("Location", LOCATION);
+        exactly_one_of(
+            &mut reader,
+            "FleetId",
+            fleet.is_some(),
+            "AliasId",
+            alias.is_some(),
+        );
+        if let Some(maximum) = maximum
+            && maximum > MAX_PLAYERS
+        {
+            reader.reject(format!(
+                    "Value '{maximum}' at 'maximumPlayerSessionCount' failed to satisfy constraint: a game session holds at most {MAX_PLAYERS} players"
+                ));
+        }
+        reader.finish()?;
+        let maximum = maximum.unwrap_or_default();
+        let custom_id = token.or(custom_id);
+        self.with_region(region, |region, extra| {
+            let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
+            let request = NewSession {
+                fleet_id,
+                location,
+                maximum,
+                name,
+                properties,
+                creator,
+                custom_id,
+                data,
+                matchmaker_data: None,
+            };
+            let arn = create_session(region, extra, request)?;
+            Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
+        })
+    }
+
+    pub(super) fn describe_game_sessions(
+        &self,
+        region: &str,
+        input: &Value,
+        details: bool,
+    ) -> Result<Value, ServiceError> {
+        let operation = if details {
+            "DescribeGameSessionDetails"
+        } else {
+            "DescribeGameSessions"
+        };
+        let mut reader = Input::new(input);
+        let fleet = reader.str("FleetId", FLEET_ID);
+        let game_session = reader.str("GameSessionId", GAME_SESSION_ID);
+        let alias = reader.str("AliasId", ALIAS_ID);
+        let location = reader.str("Location", LOCATION);
+        let status = reader.str(
+            "StatusFilter",
+            Str::one_of(&["ACTIVE", "TERMINATED", "ACTIVATING", "TERMINATING", "ERROR"]),
+        );
+        let limit = reader.int("Limit", LIMIT);
+        let token = reader.str("NextToken", NEXT_TOKEN);
+        if fleet.is_none() && alias.is_none() && game_session.is_none() {
+            reader.reject("one of FleetId, AliasId or GameSessionId is required".to_string());
+        }
+        if fleet.is_some() && alias.is_some() {
+            reader.reject("give either FleetId or AliasId, not both".to_string());
+        }
+        reader.finish()?;
+        self.with_region(region, |region, _| {
+            let sessions: Vec<&GameSession> = match &game_session {
+                Some(arn) => {
+                    let session = region.sessions.get(arn).ok_or_else(|| {
+                        ServiceError::not_found(format!("Game session {arn} not found."))
+                    })?;
+                    vec![session]
+                }
+                None => {
+                    let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
+                    region
+                        .sessions_by_fleet
+                        .get(&fleet_id)
+                        .map(|by_seq| {
+                            by_seq
+                                .values()
+                                .filter_map(|arn| region.sessions.get(arn))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
+            };
+            let matching: Vec<&GameSession> = sessions
+                .into_iter()
+                .filter(|session| location.as_deref().is_none_or(|l| session.location == l))
+                .filter(|session| {
+                    status
+                        .as_deref()
+                        .is_none_or(|s| session.status.as_str() == s)
+                })
+                .collect();
+            let (page, next) = paginate(operation, &matching, limit, token.as_deref())?;
+            let items: Vec<Value> = page
+                .iter()
+                .map(|session| {
+                    if details {
+                        Value::map()
+                            .with("GameSession", session.to_value())
+                            .with("ProtectionPolicy", &session.protection)
+                    } else {
+                        session.to_value()
+                    }
+                })
+                .collect();
+            let key = if details {
+                "GameSessionDetails"
+            } else {
+                "GameSessions"
+            };
+            Ok(page_output(key, items, next))
+        })
+    }
+
+    pub(super) fn search_game_sessions(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let fleet = reader.str("FleetId", FLEET_ID);
+        let alias = reader.str("AliasId", ALIAS_ID);
+        let location = reader.str("Location", LOCATION);
+        let filter = reader.str("FilterExpression", Str::len(1, 1024));
+        let sort = reader.str("SortExpression", Str::len(1, 1024));
+        let limit = reader.int("Limit", LIMIT);
+        let token = reader.str("NextToken", NEXT_TOKEN);
+        exactly_one_of(
+            &mut reader,
+            "FleetId",
+            fleet.is_some(),
+            "AliasId",
+            alias.is_some(),
+        );
+        reader.finish()?;
+        let filter = filter
+            .as_deref()
+            .map(search::parse_filter)
+            .transpose()
+            .map_err(|error| ServiceError::invalid(format!("Invalid FilterExpression: {error}")))?;
+        let sort = sort
+            .as_deref()
+            .map(search::parse_sort)
+            .transpose()
+            .map_err(|error| ServiceError::invalid(format!("Invalid SortExpression: {error}")))?;
+        let offset = token_offset("SearchGameSessions", token.as_deref())?;
+        let limit = limit.map_or(SEARCH_LIMIT, |limit| (limit as usize).min(SEARCH_LIMIT));
+        self.with_region(region, |region, _| {
+            let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
+            let (page, more) = region.search(
+                &fleet_id,
+                location.as_deref(),
+                filter.as_ref(),
+                sort.as_ref(),
+                offset,
+                limit,
+            );
+            let next = more.then(|| next_token("SearchGameSessions", offset + page.len()));
+            Ok(page_output(
+                "GameSessions",
+                page.iter()
+                    .map(|session| session.to_value())
+                    .collect::<Vec<_>>(),
+                next,
+            ))
+        })
+    }
+
+    pub(super) fn update_game_session(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let arn = reader.str("GameSessionId", GAME_SESSION_ID.required());
+        let maximum = reader.int("MaximumPlayerSessionCount", Int::range(0, MAX_PLAYERS));
+        let name = reader.str("Name", NAME);
+        let policy = reader.str(
+            "PlayerSessionCreationPolicy",
+            Str::one_of(&["ACCEPT_ALL", "DENY_ALL"]),
+        );
+        let protection = reader.str(
+            "ProtectionPolicy",
+            Str::one_of(&["NoProtection", "FullProtection"]),
+        );
+        let properties = reader.game_properties("GameProperties");
+        reader.finish()?;
+        let arn = arn.unwrap_or_default();
+        self.with_region(region, |region, _| {
+            let session = live_session(region, &arn, "updated")?;
+            if let Some(properties) = &properties {
+                let mut keys: Vec<&String> = session.properties.iter().map(|(k, _)| k).collect();
+                for (key, _) in properties {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+                if keys.len() > 16 {
+                    return Err(ServiceError::invalid(format!(
+                        "Game session {arn} would have {} game properties; at most 16 are allowed.",
+                        keys.len()
+                    )));
+                }
+            }
+            region.update_session(&arn, |session| {
+                if let Some(maximum) = maximum {
+                    session.maximum_players = maximum;
+                }
+                if let Some(name) = name {
+                    session.name = Some(name);
+                }
+                if let Some(policy) = policy {
+                    session.accept_players = policy == "ACCEPT_ALL";
+                }
+                if let Some(protection) = protection {
+                    session.protection = protection;
+                }
+                for (key, value) in properties.unwrap_or_default() {
+                    match session.properties.iter_mut().find(|(k, _)| *k == key) {
+                        Some(existing) => existing.1 = value,
+                        None => session.properties.push((key, value)),
+                    }
+                }
+            });
+            crate::lifecycle::push_update(region, &arn, sdk5_protocol::UpdateReason::Unknown, None);
+            Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
+        })
+    }
+
+    pub(super) fn terminate_game_session(
+        &self,
+        region: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
+        let mut reader = Input::new(input);
+        let arn = reader.str("GameSessionId", GAME_SESSION_ID.required());
+        let mode = reader.str(
+            "TerminationMode",
+            Str::one_of(&["TRIGGER_ON_PROCESS_TERMINATE", "FORCE_TERMINATE"]).required(),
+        );
+        reader.finish()?;
+        let (arn, mode) = (arn.unwrap_or_default(), mode.unwrap_or_default());
+        self.with_region(region, |region, extra| {
+            let session = live_session(region, &arn, "terminated")?;
+            let reason = if mode == "FORCE_TERMINATE" {
+                "FORCE_TERMINATED"
+            } else {
+                "TRIGGERED_ON_PROCESS_TERMINATE"
+            };
+            match session.process.clone() {
+                Some(process) if mode != "FORCE_TERMINATE" => {
+                    // The process is told to terminate; the session ends when it calls
+                    // ProcessEnding (or when the termination grace runs out).
+                    region.update_session(&arn, |session| {
+                        session.status = GameSessionStatus::Terminating;
+                        session.status_reason = Some(reason);
+                    });
+                    crate::lifecycle::terminate_process(region, extra, &process, Some(reason));
+                }
+                Some(process) => {
+                    end_session(
+                        region,
+                        &arn,
+                        GameSessionStatus::Terminated,
+                        Some(reason),
+                        extra.now,
+                    );
+                    crate::lifecycle::terminate_process(region, extra, &process, Some(reason));
+                }
+                None => {
+                    end_session(
+                        region,
+                        &arn,
+                        GameSessionStatus::Terminated,
+                        Some(reason),
+                        extra.now,
+                    );
+                }
+            }
+            Ok(Value::map().with("GameSession", region.sessions[&arn].to_value()))
+        })
+    }
+}
+
+/// The game session `arn`, which must be ACTIVE or ACTIVATING to be `verb` (updated,
+/// terminated).
+fn live_session<'r>(
+    region: &'r Region,
+    arn: &str,
+    verb: &str,
+) -> Result<&'r GameSession, ServiceError> {
+    let session = region
+        .sessions
+        .get(arn)
+        .ok_or_else(|| ServiceError::not_found(format!("Game session {arn} not found.")))?;
+    if !matches!(
+        session.status,
+        GameSessionStatus::Active | GameSessionStatus::Activating
+    ) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidGameSessionStatus,
+            format!(
+                "Game session {arn} is {} and cannot be {verb}.",
+                session.status.as_str()
+            ),
+        ));
+    }
+    Ok(session)
+}
