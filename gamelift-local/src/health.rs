@@ -7,9 +7,26 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::service::Service;
+use crate::state::Process;
 
 /// The health path.
 pub const HEALTH_PATH: &str = "/_gamelift_local/health";
+
+/// Where a server process is in its life: `connected` (not yet ready), `ready`, `hosting`,
+/// `disconnected` (waiting for it to reconnect) or `ended`.
+pub(crate) fn process_state(process: &Process) -> &'static str {
+    if process.ended {
+        "ended"
+    } else if process.connections.is_empty() {
+        "disconnected"
+    } else if !process.activated {
+        "connected"
+    } else if process.game_session.is_some() {
+        "hosting"
+    } else {
+        "ready"
+    }
+}
 
 /// The version, uptime and, per Region, counts of fleets, computes, server processes (by state),
 /// game sessions and player sessions (by status) and placements (by status).
@@ -19,18 +36,7 @@ pub fn report(service: &Service) -> Value {
     for (name, region) in &state.regions {
         let mut processes = BTreeMap::<&str, usize>::new();
         for process in region.processes.values() {
-            let key = if process.ended {
-                "ended"
-            } else if process.connections.is_empty() {
-                "disconnected"
-            } else if !process.activated {
-                "connected"
-            } else if process.game_session.is_some() {
-                "hosting"
-            } else {
-                "ready"
-            };
-            *processes.entry(key).or_default() += 1;
+            *processes.entry(process_state(process)).or_default() += 1;
         }
         let mut sessions = BTreeMap::<&str, usize>::new();
         for session in region.sessions.values() {

@@ -22,6 +22,7 @@
 
 pub mod clock;
 mod config;
+pub mod console;
 pub mod error;
 pub mod health;
 mod http;

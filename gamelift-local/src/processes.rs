@@ -220,6 +220,7 @@ impl Service {
                         log_paths: Vec::new(),
                         healthy: true,
                         last_healthy_millis: now,
+                        last_heartbeat_millis: None,
                         game_session: None,
                         terminating: None,
                         ended: false,
@@ -468,6 +469,7 @@ fn handle_action(
                 tracing::info!(target: "gamelift_local", process = process_id, "server process reported itself unhealthy");
             }
             process.healthy = healthy;
+            process.last_heartbeat_millis = Some(now);
             if healthy {
                 process.last_healthy_millis = now;
             }

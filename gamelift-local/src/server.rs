@@ -17,7 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::launcher::{self, LauncherConfig};
 use crate::service::{Service, ServiceConfig};
 use crate::state::ServerProcess;
-use crate::{health, http, tls, websocket};
+use crate::{console, health, http, tls, websocket};
 
 /// Any other path: GET is a Server SDK connection, everything else the control plane (which
 /// answers unknown paths with a clear error).
@@ -271,6 +271,30 @@ impl ServerBuilder {
                     )
                 }),
             )
+            .route(
+                console::CONSOLE_PATH,
+                get(|| async { static_file("text/html; charset=utf-8", console::PAGE) }),
+            )
+            .route(
+                console::SCRIPT_PATH,
+                get(|| async { static_file("text/javascript; charset=utf-8", console::SCRIPT) }),
+            )
+            .route(
+                console::STYLE_PATH,
+                get(|| async { static_file("text/css; charset=utf-8", console::STYLE) }),
+            )
+            .route(
+                console::STATE_PATH,
+                get(|State(service): State<Arc<Service>>| async move {
+                    (
+                        [
+                            (axum::http::header::CONTENT_TYPE, "application/json"),
+                            (axum::http::header::CACHE_CONTROL, "no-store"),
+                        ],
+                        console::snapshot(&service).to_string(),
+                    )
+                }),
+            )
             .fallback(any(dispatch))
             .with_state(Arc::clone(&service));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -387,4 +411,18 @@ impl Drop for RunningServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// A file of the console, compiled into the binary.
+fn static_file(
+    content_type: &'static str,
+    body: &'static str,
+) -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
 }

@@ -626,6 +626,8 @@ pub struct Process {
     pub log_paths: Vec<String>,
     pub healthy: bool,
     pub last_healthy_millis: u64,
+    /// When the last heartbeat arrived, healthy or not.
+    pub last_heartbeat_millis: Option<u64>,
     pub game_session: Option<String>,
     /// TerminateProcess was sent; the reason the session will end with, if any.
     pub terminating: Option<Option<&'static str>>,
