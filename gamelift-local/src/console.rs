@@ -32,7 +32,7 @@ pub const MAX_ROWS: usize = 500;
 
 fn newest<T>(mut rows: Vec<(u64, T)>) -> (Vec<T>, usize) {
     let total = rows.len();
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     (
         rows.into_iter()
             .take(MAX_ROWS)
