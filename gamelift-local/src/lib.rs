@@ -19,6 +19,10 @@
 //! # }
 //! ```
 #![warn(missing_docs)]
+//!
+//! The codecs (`wire`) and the search grammar (`search`) are internal; the `testing` feature makes
+//! them public for this crate's tests, benchmarks and fuzz targets. It is not part of the stable
+//! interface.
 
 pub mod clock;
 mod config;
@@ -26,21 +30,29 @@ pub mod console;
 pub mod error;
 pub mod health;
 mod http;
-pub mod invites;
+mod invites;
 pub mod launcher;
 mod lifecycle;
-pub mod processes;
+mod processes;
+#[cfg(feature = "testing")]
 pub mod search;
+#[cfg(not(feature = "testing"))]
+mod search;
 mod server;
-pub mod service;
+mod service;
 mod state;
 mod tls;
 mod validate;
 mod websocket;
+#[cfg(feature = "testing")]
 pub mod wire;
+#[cfg(not(feature = "testing"))]
+mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, ServiceError};
 pub use server::{RunningServer, Server, ServerBuilder, StartError};
-pub use service::{OPERATIONS, Service, ServiceConfig};
+pub use invites::{INVITE_OPERATIONS, Invite, MAX_PENDING_INVITES};
+pub use processes::{Admitted, Refusal};
+pub use service::{MAX_CONCURRENT_PROCESSES, MAX_PLAYERS, OPERATIONS, Service, ServiceConfig};
 pub use state::{RuntimeConfiguration, ServerProcess};
