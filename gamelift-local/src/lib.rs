@@ -51,8 +51,8 @@ mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, ServiceError};
-pub use server::{RunningServer, Server, ServerBuilder, StartError};
 pub use invites::{INVITE_OPERATIONS, Invite, MAX_PENDING_INVITES};
 pub use processes::{Admitted, Refusal};
+pub use server::{RunningServer, Server, ServerBuilder, StartError};
 pub use service::{MAX_CONCURRENT_PROCESSES, MAX_PLAYERS, OPERATIONS, Service, ServiceConfig};
 pub use state::{RuntimeConfiguration, ServerProcess};

@@ -152,6 +152,14 @@ impl Service {
 
         match region.processes.get_mut(process_id) {
             Some(process) => {
+                // A process id is bound to the fleet and compute it first connected as: a
+                // connection presenting another fleet's or compute's credentials cannot take it
+                // over, reconnecting or not.
+                if process.fleet_id != fleet_id || process.compute_name != compute_name {
+                    return Err(Refusal(format!(
+                        "process {process_id} belongs to another fleet or compute; a process reconnects with the fleet and compute it first connected with"
+                    )));
+                }
                 let live = !process.connections.is_empty();
                 let same_socket_retry = live
                     && idempotency.is_some()
@@ -554,7 +562,10 @@ fn handle_action(
             }
             reply(&sdk5::Empty {})
         }
-        sdk5::DescribePlayerSessions::ACTION => describe_player_sessions(region, &frame.body()?),
+        sdk5::DescribePlayerSessions::ACTION => {
+            let fleet_id = process.fleet_id.clone();
+            describe_player_sessions(region, &fleet_id, &frame.body()?)
+        }
         sdk5::StartMatchBackfill::ACTION => {
             let body: sdk5::StartMatchBackfill = frame.body()?;
             let arn = body.game_session_arn.as_str();
@@ -567,17 +578,21 @@ fn handle_action(
             if body.players.is_empty() {
                 return Err(ActionError::bad("Players must list at least one player"));
             }
-            if !region.sessions.contains_key(arn) {
-                return Err(ActionError::not_found(format!(
-                    "game session {arn} not found"
-                )));
-            }
+            let arn = owned_session(region, process_id, arn)?;
             let ticket = body
                 .ticket_id
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            region
+            if region
                 .backfill_tickets
-                .insert(ticket.clone(), arn.to_string());
+                .get(&ticket)
+                .is_some_and(|owner| *owner != arn)
+            {
+                return Err(ActionError::new(
+                    ActionStatus::Conflict,
+                    format!("backfill ticket {ticket} belongs to another game session"),
+                ));
+            }
+            region.backfill_tickets.insert(ticket.clone(), arn);
             reply(&sdk5::StartMatchBackfillResponse { ticket_id: ticket })
         }
         sdk5::StopMatchBackfill::ACTION => {
@@ -594,10 +609,16 @@ fn handle_action(
                     return Err(ActionError::required(member));
                 }
             }
+            let arn = owned_session(region, process_id, &body.game_session_arn)?;
             let ticket = body.ticket_id.as_str();
-            region.backfill_tickets.remove(ticket).ok_or_else(|| {
-                ActionError::not_found(format!("backfill ticket {ticket} not found"))
-            })?;
+            // A ticket of another process's session is as unknown to this process as a
+            // ticket that never existed.
+            if region.backfill_tickets.get(ticket) != Some(&arn) {
+                return Err(ActionError::not_found(format!(
+                    "backfill ticket {ticket} not found for game session {arn}"
+                )));
+            }
+            region.backfill_tickets.remove(ticket);
             reply(&sdk5::Empty {})
         }
         sdk5::GetComputeCertificate::ACTION => reply(&sdk5::GetComputeCertificateResponse {
@@ -640,7 +661,13 @@ fn owned_session(region: &Region, process_id: &str, arn: &str) -> Result<String,
     Ok(arn.to_string())
 }
 
-fn describe_player_sessions(region: &Region, body: &sdk5::DescribePlayerSessions) -> ActionResult {
+/// Player sessions of the process's own fleet only: another fleet's sessions and player data are
+/// not there for it, whichever id it names.
+fn describe_player_sessions(
+    region: &Region,
+    fleet_id: &str,
+    body: &sdk5::DescribePlayerSessions,
+) -> ActionResult {
     let limit = body.limit.filter(|l| *l > 0).unwrap_or(50) as usize;
     let offset = body.next_token.as_deref().map_or(Ok(0), |t| {
         t.parse::<usize>()
@@ -652,6 +679,7 @@ fn describe_player_sessions(region: &Region, body: &sdk5::DescribePlayerSessions
         let session = region
             .sessions
             .get(arn)
+            .filter(|session| session.fleet_id == fleet_id)
             .ok_or_else(|| ActionError::not_found(format!("game session {arn} not found")))?;
         session
             .player_sessions
@@ -671,6 +699,7 @@ fn describe_player_sessions(region: &Region, body: &sdk5::DescribePlayerSessions
     };
     let found: Vec<_> = found
         .into_iter()
+        .filter(|p| p.fleet_id == fleet_id)
         .filter(|p| {
             body.player_session_status_filter
                 .is_none_or(|s| p.status == s)
