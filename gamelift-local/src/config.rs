@@ -28,6 +28,18 @@ pub struct ServiceConfig {
     pub heartbeat_period_millis: u64,
     /// How long a process whose connection dropped may take to reconnect.
     pub reconnect_grace_millis: u64,
+    /// How long a Server SDK connection may stay silent before it is closed (1008). The SDKs
+    /// heartbeat every minute.
+    pub websocket_idle_timeout_millis: u64,
+    /// Connections open at once (HTTP and WebSocket together); more are refused.
+    pub max_connections: usize,
+    /// Time a client has to complete a TLS handshake.
+    pub tls_handshake_timeout_millis: u64,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub http_header_timeout_millis: u64,
+    /// Time a client has to send a request's body.
+    pub http_body_timeout_millis: u64,
     /// How long a process told to terminate has to call ProcessEnding.
     pub termination_grace_millis: u64,
     /// The commands this service may launch (`--launch`): the default fleet's runtime
@@ -51,6 +63,11 @@ impl Default for ServiceConfig {
             heartbeat_period_millis: 60_000,
             reconnect_grace_millis: 30_000,
             termination_grace_millis: 300_000,
+            websocket_idle_timeout_millis: 300_000,
+            max_connections: 4096,
+            tls_handshake_timeout_millis: 10_000,
+            http_header_timeout_millis: 30_000,
+            http_body_timeout_millis: 30_000,
             launch: Vec::new(),
         }
     }

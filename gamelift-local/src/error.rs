@@ -49,6 +49,12 @@ error_codes! {
     LimitExceeded = "LimitExceededException",
     /// The alias is terminal and routes nowhere.
     TerminalRoutingStrategy = "TerminalRoutingStrategyException",
+    /// The request body did not arrive in time.
+    RequestTimeout = "RequestTimeoutException",
+    /// The request body is larger than the service accepts.
+    RequestTooLarge = "RequestEntityTooLargeException",
+    /// The HTTP method is not one the path answers.
+    MethodNotAllowed = "MethodNotAllowedException",
     /// The request names a Region that does not exist.
     UnsupportedRegion = "UnsupportedRegionException",
 }
@@ -58,6 +64,9 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InternalService => 500,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::RequestTooLarge => 413,
+            ErrorCode::MethodNotAllowed => 405,
             _ => 400,
         }
     }
@@ -83,6 +92,8 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// The human-readable message.
     pub message: String,
+    /// An HTTP status other than the code's own (404 for an unknown path).
+    status: Option<u16>,
 }
 
 impl ServiceError {
@@ -91,12 +102,19 @@ impl ServiceError {
         ServiceError {
             code,
             message: message.into(),
+            status: None,
         }
     }
 
     /// The HTTP status: 500 for service faults, 400 for everything the caller caused.
     pub fn status(&self) -> u16 {
-        self.code.status()
+        self.status.unwrap_or_else(|| self.code.status())
+    }
+
+    /// The same error answered with another HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// `InvalidRequestException`.

@@ -14,6 +14,26 @@ use crate::wire::{self, Value};
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The path prefix of Smithy RPC v2 CBOR requests.
+pub const CBOR_PREFIX: &str = "/service/GameLift/operation/";
+
+/// Answers a request the service will not serve, in the protocol its headers suggest (CBOR when
+/// it sent or accepts CBOR, JSON otherwise).
+pub fn refuse(headers: &HeaderMap, error: ServiceError) -> Response {
+    let wants_cbor = [header::CONTENT_TYPE, header::ACCEPT].iter().any(|name| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.contains("cbor"))
+    });
+    let protocol = if wants_cbor {
+        Protocol::Cbor
+    } else {
+        Protocol::Json
+    };
+    respond(protocol, Err(error))
+}
+
 /// Which wire protocol a request used; replies use the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -38,7 +58,7 @@ fn protocol_and_operation(
     headers: &HeaderMap,
 ) -> Result<(Protocol, String), (Protocol, ServiceError)> {
     let path = uri.path();
-    if let Some(operation) = path.strip_prefix("/service/GameLift/operation/") {
+    if let Some(operation) = path.strip_prefix(CBOR_PREFIX) {
         if method != Method::POST {
             return Err((
                 Protocol::Cbor,
@@ -138,18 +158,34 @@ pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Re
         Ok(found) => found,
         Err((protocol, error)) => return respond(protocol, Err(error)),
     };
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
+    let body_timeout =
+        std::time::Duration::from_millis(service.config().http_body_timeout_millis.max(1));
+    let bytes = match tokio::time::timeout(body_timeout, to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => bytes,
         Err(_) => {
             return respond(
                 protocol,
                 Err(ServiceError::new(
-                    ErrorCode::Serialization,
+                    ErrorCode::RequestTimeout,
                     format!(
-                        "the request body is larger than {MAX_BODY_BYTES} bytes, or could not be read"
+                        "the request body did not arrive within {} s",
+                        body_timeout.as_secs()
                     ),
                 )),
             );
+        }
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            let error = if too_large {
+                ServiceError::new(
+                    ErrorCode::RequestTooLarge,
+                    format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ServiceError::serialization(format!("the request body could not be read: {error}"))
+            };
+            return respond(protocol, Err(error));
         }
     };
     let input = match protocol {

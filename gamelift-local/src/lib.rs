@@ -33,6 +33,7 @@ mod http;
 mod invites;
 pub mod launcher;
 mod lifecycle;
+mod listener;
 mod processes;
 #[cfg(feature = "testing")]
 pub mod search;

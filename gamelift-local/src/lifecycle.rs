@@ -173,7 +173,9 @@ pub(crate) fn create_session(
         && per_creator > 0
         && minutes > 0
     {
-        let since = extra.now.saturating_sub(minutes as u64 * 60_000);
+        let since = extra
+            .now
+            .saturating_sub((minutes as u64).saturating_mul(60_000));
         let recent = region
             .sessions_by_fleet
             .get(&request.fleet_id)
@@ -343,7 +345,9 @@ pub(crate) fn reserve_player<'r>(
         .or_default()
         .push(id.clone());
     extra.add_timer(
-        extra.now + extra.config.reservation_timeout_millis,
+        extra
+            .now
+            .saturating_add(extra.config.reservation_timeout_millis),
         Timer::PlayerReservation {
             region: region.name.clone(),
             player_session: id.clone(),
@@ -465,7 +469,9 @@ pub(crate) fn start_session_on(
         process.push(message);
     }
     extra.add_timer(
-        extra.now + extra.config.activation_timeout_millis,
+        extra
+            .now
+            .saturating_add(extra.config.activation_timeout_millis),
         Timer::Activation {
             region: region.name.clone(),
             game_session: arn.to_string(),
@@ -532,7 +538,7 @@ pub(crate) fn terminate_process(
         termination_time: i64::try_from(extra.now.saturating_add(grace)).unwrap_or(i64::MAX),
     }));
     extra.add_timer(
-        extra.now + grace,
+        extra.now.saturating_add(grace),
         Timer::TerminationDeadline {
             region: region.name.clone(),
             process: process_id.to_string(),
@@ -626,7 +632,9 @@ pub(crate) fn run_timer(
             if state.ended || state.terminating.is_some() || !state.activated {
                 return;
             }
-            let deadline = state.last_healthy_millis + 3 * period;
+            let deadline = state
+                .last_healthy_millis
+                .saturating_add(period.saturating_mul(3));
             if now >= deadline {
                 tracing::info!(target: "gamelift_local", process, "server process unhealthy or silent for three heartbeat periods: terminating");
                 terminate_process(region, extra, &process, None);

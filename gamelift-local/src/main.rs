@@ -54,6 +54,23 @@ struct Args {
     /// Seconds launched processes have to exit after SIGTERM before they are killed.
     #[arg(long, default_value_t = 10)]
     launch_stop_grace: u64,
+    /// Connections open at once, HTTP and Server SDK each; more are refused with 503.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Seconds a client has to complete a TLS handshake (with --tls).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_handshake_timeout: u64,
+    /// Seconds a Server SDK connection may stay silent before it is closed (the SDKs heartbeat
+    /// every 60 s).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    websocket_idle_timeout: u64,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     log: String,
@@ -133,6 +150,11 @@ fn main() -> ExitCode {
             .heartbeat_period(Duration::from_secs(args.heartbeat_period))
             .reconnect_grace(Duration::from_secs(args.reconnect_grace))
             .tls(args.tls)
+            .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
+            .http_header_timeout(Duration::from_secs(args.header_timeout))
+            .http_body_timeout(Duration::from_secs(args.body_timeout))
+            .tls_handshake_timeout(Duration::from_secs(args.tls_handshake_timeout))
+            .websocket_idle_timeout(Duration::from_secs(args.websocket_idle_timeout))
             .launch_stop_grace(Duration::from_secs(args.launch_stop_grace));
         let server = args
             .launch

@@ -31,8 +31,10 @@ pub struct Admitted {
     pub region: String,
     /// This connection's id.
     pub connection: u64,
-    /// Frames to write to the socket.
-    pub outbox: tokio::sync::mpsc::UnboundedReceiver<crate::state::Outgoing>,
+    /// Frames to write to the socket, and the close signal.
+    pub outbox: crate::state::ConnectionOutbox,
+    /// The connection's own link, for the replies to its requests.
+    pub link: crate::state::ConnectionLink,
 }
 
 /// Why a process's request was refused: the status code the SDKs map to their error types, and a
@@ -136,11 +138,11 @@ impl Service {
 
         state.connection_seq += 1;
         let connection_id = state.connection_seq;
-        let (sender, outbox) = tokio::sync::mpsc::unbounded_channel();
+        let (link, outbox) = crate::state::ConnectionLink::new();
         let connection = ProcessConnection {
             id: connection_id,
             idempotency_token: idempotency.clone(),
-            sender,
+            link: link.clone(),
         };
         let region = state
             .regions
@@ -245,6 +247,7 @@ impl Service {
             region: region_name,
             connection: connection_id,
             outbox,
+            link,
         })
     }
 
@@ -345,7 +348,7 @@ impl Service {
         process.disconnected_since = Some(now);
         *timer_seq += 1;
         timers.insert(
-            (now + grace, *timer_seq),
+            (now.saturating_add(grace), *timer_seq),
             Timer::ReconnectGrace {
                 region: region.to_string(),
                 process: process_id.to_string(),
@@ -380,7 +383,7 @@ impl Service {
             crate::state::AuthToken {
                 fleet_id,
                 compute_name,
-                expires_millis: now + 15 * 60 * 1000,
+                expires_millis: now.saturating_add(15 * 60 * 1000),
             },
         );
         true
@@ -395,11 +398,7 @@ impl Service {
         for region in state.regions.values() {
             if let Some(process) = region.processes.get(process_id) {
                 for connection in &process.connections {
-                    let close = crate::state::Outgoing::Close {
-                        code,
-                        reason: reason.to_string(),
-                    };
-                    if connection.sender.send(close).is_ok() {
+                    if connection.link.close(code, reason) {
                         closed += 1;
                     }
                 }

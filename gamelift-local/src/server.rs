@@ -14,28 +14,65 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
+use crate::error::{ErrorCode, ServiceError};
 use crate::launcher::{self, LauncherConfig};
 use crate::service::{Service, ServiceConfig};
 use crate::state::ServerProcess;
-use crate::{console, health, http, tls, websocket};
+use crate::{console, health, http, listener, tls, websocket};
 
-/// Any other path: GET is a Server SDK connection, everything else the control plane (which
-/// answers unknown paths with a clear error).
+/// Routes by path and method: `GET /` is a Server SDK connection, `POST /` the JSON control
+/// plane, `POST /service/GameLift/operation/<Op>` the CBOR one. Any other method on those paths
+/// is a typed 405, any other path a typed 404 (the `/_gamelift_local/` paths are routed
+/// before this).
 async fn dispatch(State(service): State<Arc<Service>>, request: Request) -> Response {
-    if request.method() == Method::GET {
-        let (mut parts, _body) = request.into_parts();
-        let query = RawQuery(parts.uri.query().map(str::to_string));
-        let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &service).await;
-        return websocket::upgrade(State(service), query, upgrade).await;
+    let path = request.uri().path();
+    let rpc_path = path.starts_with(http::CBOR_PREFIX);
+    let root = path == "/" || path.is_empty();
+    if !root && !rpc_path {
+        return http::refuse(
+            request.headers(),
+            ServiceError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "{} {path}: no such path. The control plane is POST / (awsJson1.1, X-Amz-Target) or POST {}<Operation> (Smithy RPC v2 CBOR); game servers connect with GET /; the console is {}",
+                    request.method(),
+                    http::CBOR_PREFIX,
+                    console::CONSOLE_PATH
+                ),
+            )
+            .with_status(404),
+        );
     }
-    http::handle(State(service), request).await
+    match *request.method() {
+        Method::GET if root => {
+            let (mut parts, _body) = request.into_parts();
+            let query = RawQuery(parts.uri.query().map(str::to_string));
+            let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &service).await;
+            websocket::upgrade(State(service), query, upgrade).await
+        }
+        Method::POST => http::handle(State(service), request).await,
+        ref method => {
+            let allowed = if root { "GET, POST" } else { "POST" };
+            let mut response = http::refuse(
+                request.headers(),
+                ServiceError::new(
+                    ErrorCode::MethodNotAllowed,
+                    format!("{method} {path} is not allowed; use {allowed}"),
+                ),
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(allowed) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::ALLOW, value);
+            }
+            response
+        }
+    }
 }
 
-fn finish(ticker: JoinHandle<()>, result: std::io::Result<()>) {
-    ticker.abort();
-    if let Err(error) = result {
-        tracing::error!(target: "gamelift_local", %error, "server stopped with an error");
-    }
+/// A duration in whole milliseconds, at least 1, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// Why the server did not start.
@@ -144,6 +181,39 @@ impl ServerBuilder {
     /// The port of the implicit process. Default 7777.
     pub fn auto_activate_port(mut self, port: u16) -> Self {
         self.config.auto_activate_port = port;
+        self
+    }
+
+    /// Connections open at once: HTTP connections, and Server SDK connections, each. More are
+    /// refused with 503. Default 4096.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = connections.max(1);
+        self
+    }
+
+    /// Time a client has to complete a TLS handshake. Default 10 s.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout_millis = millis(timeout);
+        self
+    }
+
+    /// Time a client has to send a request's headers, and how long an idle keep-alive
+    /// connection stays open. Default 30 s.
+    pub fn http_header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_header_timeout_millis = millis(timeout);
+        self
+    }
+
+    /// Time a client has to send a request's body. Default 30 s.
+    pub fn http_body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_body_timeout_millis = millis(timeout);
+        self
+    }
+
+    /// How long a Server SDK connection may stay silent before it is closed (1008). Default
+    /// 300 s; the SDKs heartbeat every 60 s.
+    pub fn websocket_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.websocket_idle_timeout_millis = millis(timeout);
         self
     }
 
@@ -261,7 +331,7 @@ impl ServerBuilder {
         self.config.sdk_endpoint = format!("{scheme}://{address}");
         let service = Arc::new(Service::new(self.config, self.clock));
         let app = Router::new()
-            .route("/", get(websocket::upgrade).post(http::handle))
+            .route("/", any(dispatch))
             .route(
                 health::HEALTH_PATH,
                 get(|State(service): State<Arc<Service>>| async move {
@@ -310,26 +380,12 @@ impl ServerBuilder {
             let _ = stopped.await;
         };
         let certificate_path = certificate.as_ref().map(|c| c.path.clone());
-        let task = match certificate {
-            Some(certificate) => {
-                let listener = tls::TlsListener {
-                    tcp: listener,
-                    acceptor: certificate.acceptor,
-                };
-                tokio::spawn(async move {
-                    let result = axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown)
-                        .await;
-                    finish(ticker, result);
-                })
-            }
-            None => tokio::spawn(async move {
-                let result = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await;
-                finish(ticker, result);
-            }),
-        };
+        let limits = listener::ConnectionLimits::from_config(service.config());
+        let acceptor = certificate.map(|certificate| certificate.acceptor);
+        let task = tokio::spawn(async move {
+            listener::serve(listener, acceptor, app, limits, shutdown).await;
+            ticker.abort();
+        });
         tracing::info!(target: "gamelift_local", %address, "listening");
         let launcher = (!service.config().launch.is_empty()).then(|| {
             let (stop, stopped) = watch::channel(false);

@@ -592,13 +592,70 @@ pub enum Timer {
     TerminationDeadline { region: String, process: String },
 }
 
-/// What the service writes to one server-process connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outgoing {
-    /// A text frame.
-    Text(String),
-    /// Close the connection with this close code and reason.
-    Close { code: u16, reason: String },
+/// How many frames may wait to be written to one server-process connection. A client that does
+/// not read its socket fills this, and is then closed with 1008 instead of being buffered without
+/// limit.
+pub const OUTBOUND_FRAMES: usize = 256;
+
+/// The writing side of one server-process connection: a bounded queue of text frames, and a
+/// close signal the connection's writer obeys after the frames already queued.
+#[derive(Debug, Clone)]
+pub struct ConnectionLink {
+    sender: tokio::sync::mpsc::Sender<String>,
+    close: std::sync::Arc<tokio::sync::watch::Sender<Option<(u16, String)>>>,
+}
+
+/// The receiving side of a [`ConnectionLink`], owned by the connection's task.
+#[derive(Debug)]
+pub struct ConnectionOutbox {
+    /// Frames to write.
+    pub frames: tokio::sync::mpsc::Receiver<String>,
+    /// Set when the connection is to be closed, with the code and reason.
+    pub close: tokio::sync::watch::Receiver<Option<(u16, String)>>,
+}
+
+impl ConnectionLink {
+    /// A new link and its outbox.
+    pub fn new() -> (Self, ConnectionOutbox) {
+        let (sender, frames) = tokio::sync::mpsc::channel(OUTBOUND_FRAMES);
+        let (close, close_receiver) = tokio::sync::watch::channel(None);
+        (
+            Self {
+                sender,
+                close: std::sync::Arc::new(close),
+            },
+            ConnectionOutbox {
+                frames,
+                close: close_receiver,
+            },
+        )
+    }
+
+    /// Queues a frame; `false` when the connection is gone or its queue is full (then the
+    /// connection is told to close with 1008: its client does not read).
+    pub fn send(&self, frame: String) -> bool {
+        match self.sender.try_send(frame) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                self.close(
+                    1008,
+                    format!("{OUTBOUND_FRAMES} frames wait to be written: the client does not read its socket"),
+                );
+                false
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Tells the connection to close with `code` after the frames already queued; `false` if it
+    /// is gone.
+    pub fn close(&self, code: u16, reason: impl Into<String>) -> bool {
+        if self.sender.is_closed() {
+            return false;
+        }
+        self.close.send_replace(Some((code, reason.into())));
+        true
+    }
 }
 
 /// One WebSocket connection of a server process.
@@ -607,7 +664,7 @@ pub struct ProcessConnection {
     pub id: u64,
     pub idempotency_token: Option<String>,
     /// Frames to write to this connection.
-    pub sender: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    pub link: ConnectionLink,
 }
 
 /// A game server process connected over the Server SDK 5 WebSocket.
@@ -644,7 +701,7 @@ impl Process {
     /// Sends a push to the newest connection.
     pub fn push(&self, message: String) {
         if let Some(connection) = self.connections.last() {
-            let _ = connection.sender.send(Outgoing::Text(message));
+            connection.link.send(message);
         }
     }
 

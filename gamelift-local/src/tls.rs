@@ -2,12 +2,11 @@
 //! official C++ Server SDK always connects with TLS).
 
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -73,12 +72,6 @@ pub fn self_signed(directory: &Path, port: u16) -> Result<SelfSigned, String> {
     })
 }
 
-/// A listener that completes the TLS handshake before handing connections to the server.
-pub struct TlsListener {
-    pub tcp: TcpListener,
-    pub acceptor: TlsAcceptor,
-}
-
 /// A server-side TLS stream that ends the session properly: when the connection is dropped
 /// (after a WebSocket close handshake, or an HTTP connection's last response) it still sends
 /// TLS `close_notify` and shuts the socket down, instead of cutting TCP under the TLS session,
@@ -86,6 +79,11 @@ pub struct TlsListener {
 pub struct GracefulTls(Option<TlsStream<TcpStream>>);
 
 impl GracefulTls {
+    /// Wraps an established TLS session.
+    pub fn new(stream: TlsStream<TcpStream>) -> Self {
+        Self(Some(stream))
+    }
+
     fn stream(&mut self) -> io::Result<&mut TlsStream<TcpStream>> {
         self.0
             .as_mut()
@@ -152,37 +150,6 @@ impl Drop for GracefulTls {
             // close_notify, then FIN; bounded, a peer that stopped reading cannot hold it.
             let _ = tokio::time::timeout(Duration::from_secs(5), stream.shutdown()).await;
         });
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = GracefulTls;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (tcp, address) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(target: "gamelift_local", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            match tokio::time::timeout(Duration::from_secs(10), self.acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => return (GracefulTls(Some(stream)), address),
-                Ok(Err(error)) => {
-                    tracing::debug!(target: "gamelift_local", %address, %error, "TLS handshake failed")
-                }
-                Err(_) => {
-                    tracing::debug!(target: "gamelift_local", %address, "TLS handshake timed out")
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.tcp.local_addr()
     }
 }
 

@@ -153,9 +153,16 @@ impl Int {
 pub struct Input<'a> {
     value: &'a Value,
     path: String,
+    /// The first [`MAX_REPORTED`] violations, word for word.
     errors: Vec<String>,
+    /// How many violations there are in all.
+    error_count: usize,
     type_error: Option<String>,
 }
+
+/// At most this many violations are spelled out in one error message; the count is always
+/// complete. So a list of two million bad items costs one short message, not a huge one.
+pub const MAX_REPORTED: usize = 10;
 
 /// `FleetId` -> `fleetId`, the casing the service uses in validation messages.
 fn lower_camel(member: &str) -> String {
@@ -182,6 +189,7 @@ impl<'a> Input<'a> {
             value,
             path: String::new(),
             errors: Vec::new(),
+            error_count: 0,
             type_error: None,
         }
     }
@@ -191,12 +199,15 @@ impl<'a> Input<'a> {
             value,
             path,
             errors: Vec::new(),
+            error_count: 0,
             type_error: None,
         }
     }
 
     fn absorb(&mut self, other: Input<'a>) {
-        self.errors.extend(other.errors);
+        self.error_count += other.error_count;
+        let room = MAX_REPORTED.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.into_iter().take(room));
         if self.type_error.is_none() {
             self.type_error = other.type_error;
         }
@@ -228,10 +239,18 @@ impl<'a> Input<'a> {
     }
 
     fn violation(&mut self, shown: String, member: &str, constraint: String) {
-        self.errors.push(format!(
+        let message = format!(
             "Value {shown} at '{}' failed to satisfy constraint: {constraint}",
             self.member_path(member)
-        ));
+        );
+        self.push_error(message);
+    }
+
+    fn push_error(&mut self, message: String) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(message);
+        }
     }
 
     fn missing(&mut self, member: &str) {
@@ -258,7 +277,7 @@ impl<'a> Input<'a> {
     }
 
     fn check_str(&mut self, member: &str, value: &str, rule: Str) -> bool {
-        let before = self.errors.len();
+        let before = self.error_count;
         let shown = quote(value, rule.sensitive);
         let length = value.chars().count();
         if length < rule.min {
@@ -302,7 +321,7 @@ impl<'a> Input<'a> {
                 ),
             );
         }
-        self.errors.len() == before
+        self.error_count == before
     }
 
     /// An integer member.
@@ -389,6 +408,9 @@ impl<'a> Input<'a> {
                 member,
                 format!("Member must have length less than or equal to {max}"),
             );
+            // The items of a list that is too long are not read one by one: the request is
+            // refused anyway, and a huge list must not cost a huge answer.
+            return None;
         }
         Some(items)
     }
@@ -528,7 +550,7 @@ impl<'a> Input<'a> {
 
     /// Records a violation that is not a simple constraint (for example "exactly one of").
     pub fn reject(&mut self, message: impl Into<String>) {
-        self.errors.push(message.into());
+        self.push_error(message.into());
     }
 
     /// Ends reading: the first type error, else every constraint violation, else `Ok`.
@@ -536,16 +558,24 @@ impl<'a> Input<'a> {
         if let Some(message) = self.type_error {
             return Err(ServiceError::serialization(message));
         }
-        match self.errors.len() {
+        match self.error_count {
             0 => Ok(()),
             1 => Err(ServiceError::invalid(format!(
                 "1 validation error detected: {}",
-                self.errors[0]
-            ))),
-            count => Err(ServiceError::invalid(format!(
-                "{count} validation errors detected: {}",
                 self.errors.join("; ")
             ))),
+            count => {
+                let more = count.saturating_sub(self.errors.len());
+                let tail = if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                };
+                Err(ServiceError::invalid(format!(
+                    "{count} validation errors detected: {}{tail}",
+                    self.errors.join("; ")
+                )))
+            }
         }
     }
 }

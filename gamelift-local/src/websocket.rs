@@ -1,6 +1,7 @@
 //! The Server SDK 5 WebSocket endpoint: `GET /` (or an empty path) upgraded to a WebSocket.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -11,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::processes::Admitted;
 use crate::service::Service;
-use crate::state::Outgoing;
+use crate::state::ConnectionOutbox;
 use crate::wire::parse_query;
 
 /// The largest message a process may send.
@@ -30,6 +31,15 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    let open = service.websockets.load(Ordering::Relaxed);
+    if open >= service.config().max_connections {
+        tracing::warn!(target: "gamelift_local", open, "Server SDK connection refused: the connection limit is reached");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("gamelift-local has {open} Server SDK connections open, its limit (--max-connections)"),
+        )
+            .into_response();
+    }
     let parameters = parse_query(query.as_deref().unwrap_or_default());
     let admitted = match service.admit(&parameters) {
         Ok(admitted) => admitted,
@@ -60,51 +70,67 @@ pub async fn upgrade(
 /// frame to be written, before it drops the connection.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Counts a Server SDK connection while it lives.
+struct Open(Arc<Service>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.websockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
+    service.websockets.fetch_add(1, Ordering::Relaxed);
+    let _open = Open(Arc::clone(&service));
     let Admitted {
         process,
         region,
         connection,
-        mut outbox,
+        outbox,
+        link,
     } = admitted;
+    let idle = Duration::from_millis(service.config().websocket_idle_timeout_millis.max(1));
     let (mut writer, mut reader) = socket.split();
-    let (replies, mut reply_queue) = tokio::sync::mpsc::unbounded_channel::<String>();
     // The reader hands the writer the client's Close frame, to be echoed.
     let (echo, mut echo_request) = tokio::sync::oneshot::channel::<Option<CloseFrame>>();
     // The writer says when it sent a Close of its own, so the reader waits only so long for
     // the answer.
     let (closing, mut close_sent) = tokio::sync::watch::channel(false);
-    // One writer: pushes from the service, replies to this connection's requests, and the Close
-    // frame of the handshake, whichever side starts it.
+    let ConnectionOutbox {
+        mut frames,
+        close: mut close_signal,
+    } = outbox;
+    // One writer: pushes from the service and replies to this connection's requests (one bounded
+    // queue), then the Close frame of the handshake, whichever side starts it. A close the
+    // service asks for (shutdown, refresh, a client that does not read, idleness) comes after
+    // the frames already queued, and also interrupts a write the client does not take.
     let writing = tokio::spawn(async move {
+        let requested_close = |signal: &tokio::sync::watch::Receiver<Option<(u16, String)>>| {
+            signal.borrow().clone().map(|(code, reason)| CloseFrame {
+                code,
+                reason: reason.into(),
+            })
+        };
         let close = loop {
             let frame = tokio::select! {
-                frame = outbox.recv() => frame,
-                frame = reply_queue.recv() => frame.map(Outgoing::Text),
+                biased;
+                frame = frames.recv() => frame,
                 requested = &mut echo_request => match requested {
                     // Answer the client's Close with the same code (no code: an empty Close).
                     Ok(frame) => break frame,
                     Err(_) => None,
                 },
+                _ = close_signal.changed() => break requested_close(&close_signal),
             };
-            match frame {
-                Some(Outgoing::Text(text)) => {
-                    if writer.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Outgoing::Close { code, reason }) => {
-                    break Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    });
-                }
-                None => {
-                    break Some(CloseFrame {
-                        code: 1000,
-                        reason: "closed by gamelift-local".into(),
-                    });
-                }
+            let Some(text) = frame else {
+                break Some(CloseFrame {
+                    code: 1000,
+                    reason: "closed by gamelift-local".into(),
+                });
+            };
+            tokio::select! {
+                sent = writer.send(Message::Text(text.into())) => if sent.is_err() { return },
+                _ = close_signal.changed() => break requested_close(&close_signal),
             }
         };
         let _ = closing.send(true);
@@ -120,7 +146,13 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     let mut answer_deadline: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::select! {
-            next = reader.next() => next,
+            next = tokio::time::timeout(idle, reader.next()) => match next {
+                Ok(next) => next,
+                Err(_) => {
+                    link.close(1008, format!("nothing received for {} s", idle.as_secs()));
+                    continue;
+                }
+            },
             // The service started the close: wait a bounded time for the client's answer.
             changed = close_sent.changed(), if answer_deadline.is_none() => {
                 if changed.is_err() || *close_sent.borrow() {
@@ -132,11 +164,13 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
         };
         match next {
             Some(Ok(Message::Text(text))) => {
-                if let Some(reply) = service.process_message(&region, &process, text.as_str())
-                    && replies.send(reply).is_err()
-                {
-                    break;
+                if let Some(reply) = service.process_message(&region, &process, text.as_str()) {
+                    // A full queue closes the connection (the client does not read).
+                    link.send(reply);
                 }
+            }
+            Some(Ok(Message::Binary(_))) => {
+                link.send(binary_refusal());
             }
             Some(Ok(Message::Close(frame))) => {
                 // A client that closes with 1000 (normal) or 1001 (going away), or with no
@@ -157,6 +191,16 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     service.connection_closed(&region, &process, connection, goodbye);
     // Let the writer finish the handshake (it is bounded by CLOSE_TIMEOUT).
     let _ = writing.await;
+}
+
+/// The error frame for a binary frame: the protocol is JSON text.
+fn binary_refusal() -> String {
+    let envelope = sdk5_protocol::Envelope::error(
+        &sdk5_protocol::Envelope::default(),
+        400,
+        "binary frames are not part of the Server SDK 5 protocol; send JSON text frames",
+    );
+    sdk5_protocol::encode(&envelope, &sdk5_protocol::Empty {})
 }
 
 /// Sleeps until `deadline`, or forever without one.

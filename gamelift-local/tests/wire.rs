@@ -308,7 +308,8 @@ async fn malformed_bodies_are_answered_400_with_a_clear_message() {
     assert!(cbor_error(&reply).1.contains("nesting"));
     let big = format!(r#"{{"Name":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
     let reply = json(&client, &endpoint, "GameLift.ListAliases", big).await;
-    assert_eq!(reply.status, 400);
+    assert_eq!(reply.status, 413);
+    assert_eq!(json_error(&reply).0, "RequestEntityTooLargeException");
     assert!(json_error(&reply).1.contains("larger than"));
 
     // The service still works afterwards.

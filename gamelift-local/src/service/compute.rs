@@ -141,7 +141,7 @@ impl Service {
                 ServiceError::not_found(format!("Compute {} not found in fleet {}.", key.1, key.0))
             })?;
             let token = uuid::Uuid::new_v4().to_string();
-            let expires = extra.now + AUTH_TOKEN_MILLIS;
+            let expires = extra.now.saturating_add(AUTH_TOKEN_MILLIS);
             extra
                 .tokens
                 .retain(|_, token| token.expires_millis > extra.now);

@@ -55,6 +55,49 @@ pub const OPERATIONS: &[&str] = &[
     "UpdateRuntimeConfiguration",
 ];
 
+/// The AWS Regions a request may name (with the service's own `--region`). Any other Region in a
+/// credential scope is refused, so a client cannot make the service keep state for made-up
+/// Regions.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
 /// At most this many server processes run at once on one compute, as on a GameLift instance.
 pub const MAX_CONCURRENT_PROCESSES: u32 = 50;
 
@@ -75,6 +118,8 @@ pub struct Service {
     pub(crate) state: Mutex<State>,
     /// When the service started, for the health report.
     pub(crate) started: std::time::Instant,
+    /// Server SDK connections open now (bounded by `max_connections`).
+    pub(crate) websockets: std::sync::atomic::AtomicUsize,
 }
 
 fn op_tag(operation: &str) -> u32 {
@@ -169,6 +214,7 @@ impl Service {
         let mut regions = HashMap::new();
         regions.insert(config.region.clone(), region);
         Service {
+            websockets: std::sync::atomic::AtomicUsize::new(0),
             started: std::time::Instant::now(),
             config,
             clock,
@@ -208,6 +254,16 @@ impl Service {
         input: &Value,
     ) -> Result<Value, ServiceError> {
         let region = region.unwrap_or(&self.config.region);
+        if region != self.config.region && !KNOWN_REGIONS.contains(&region) {
+            return Err(ServiceError::new(
+                ErrorCode::UnsupportedRegion,
+                format!(
+                    "`{}` is not an AWS Region (the Region comes from the request's SigV4 credential scope); use one such as {}",
+                    region.chars().take(64).collect::<String>(),
+                    self.config.region
+                ),
+            ));
+        }
         match operation {
             "CreateGameSession" => self.create_game_session(region, input),
             "DescribeGameSessions" => self.describe_game_sessions(region, input, false),

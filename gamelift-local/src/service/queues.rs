@@ -214,7 +214,9 @@ impl Service {
                 fallback,
                 start_millis: extra.now,
                 end_millis: None,
-                deadline_millis: extra.now + (queue.timeout_seconds.max(0) as u64) * 1000,
+                deadline_millis: extra
+                    .now
+                    .saturating_add((queue.timeout_seconds.max(0) as u64).saturating_mul(1000)),
                 game_session_arn: None,
                 region: region.name.clone(),
                 placed_players: Vec::new(),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use minicbor::data::{Tag, Type};
 use minicbor::{Decoder, Encoder};
 
-use super::{DecodeError, MAX_DEPTH, Value, duplicate_member};
+use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, duplicate_member, too_many_values};
 
 /// Decodes a Smithy RPC v2 CBOR body: one map, definite or indefinite lengths, nothing after it.
 /// An empty body counts as `{}`.
@@ -15,7 +15,8 @@ pub fn decode_cbor(body: &[u8]) -> Result<Value, DecodeError> {
         return Ok(Value::map());
     }
     let mut decoder = Decoder::new(body);
-    let value = value(&mut decoder, 0)?;
+    let mut budget = MAX_VALUES;
+    let value = value(&mut decoder, 0, &mut budget)?;
     if decoder.position() != body.len() {
         return Err(DecodeError(format!(
             "the CBOR body has {} unexpected bytes after the top-level value",
@@ -88,7 +89,12 @@ fn check_length(decoder: &Decoder<'_>, length: u64, what: &str) -> Result<(), De
     Ok(())
 }
 
-fn value(decoder: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> {
+fn value(
+    decoder: &mut Decoder<'_>,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Value, DecodeError> {
+    *budget = budget.checked_sub(1).ok_or_else(too_many_values)?;
     if depth > MAX_DEPTH {
         return Err(malformed(
             decoder,
@@ -121,12 +127,12 @@ fn value(decoder: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> 
                 Some(length) => {
                     check_length(decoder, length, "an array")?;
                     for _ in 0..length {
-                        items.push(value(decoder, depth + 1)?);
+                        items.push(value(decoder, depth + 1, budget)?);
                     }
                 }
                 None => {
                     while !at_break(decoder)? {
-                        items.push(value(decoder, depth + 1)?);
+                        items.push(value(decoder, depth + 1, budget)?);
                     }
                 }
             }
@@ -137,7 +143,7 @@ fn value(decoder: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> 
             let mut members = Vec::new();
             let mut seen = HashSet::new();
             let mut member = |decoder: &mut Decoder<'_>| -> Result<(), DecodeError> {
-                let key = match value(decoder, depth + 1)? {
+                let key = match value(decoder, depth + 1, budget)? {
                     Value::Str(key) => key,
                     other => {
                         return Err(malformed(
@@ -149,7 +155,7 @@ fn value(decoder: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> 
                 if !seen.insert(key.clone()) {
                     return Err(duplicate_member(&key));
                 }
-                let item = value(decoder, depth + 1)?;
+                let item = value(decoder, depth + 1, budget)?;
                 members.push((Cow::Owned(key), item));
                 Ok(())
             };
@@ -170,7 +176,7 @@ fn value(decoder: &mut Decoder<'_>, depth: usize) -> Result<Value, DecodeError> 
         }
         Type::Tag => {
             let tag = decoder.tag().map_err(|e| library(decoder, &e))?;
-            let inner = value(decoder, depth + 1)?;
+            let inner = value(decoder, depth + 1, budget)?;
             Ok(match (tag == Tag::new(1), inner) {
                 (true, Value::Int(seconds)) => Value::Timestamp(seconds as f64),
                 (true, Value::Float(seconds)) => Value::Timestamp(seconds),

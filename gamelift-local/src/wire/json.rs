@@ -7,7 +7,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{DecodeError, MAX_DEPTH, Value, duplicate_member};
+use std::cell::Cell;
+
+use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, duplicate_member, too_many_values};
 
 /// Decodes an awsJson1.1 body. An empty body counts as `{}`.
 pub fn decode_json(body: &[u8]) -> Result<Value, DecodeError> {
@@ -15,18 +17,22 @@ pub fn decode_json(body: &[u8]) -> Result<Value, DecodeError> {
         return Ok(Value::map());
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = Seed { depth: 0 }
-        .deserialize(&mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|error| {
-            let text = error.to_string();
-            // Our own refusals (depth, duplicates) read better without serde's prefix.
-            if error.is_data() {
-                DecodeError(text)
-            } else {
-                DecodeError(format!("the request body is not valid JSON: {text}"))
-            }
-        })?;
+    let budget = Cell::new(MAX_VALUES);
+    let value = Seed {
+        depth: 0,
+        budget: &budget,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value))
+    .map_err(|error| {
+        let text = error.to_string();
+        // Our own refusals (depth, duplicates) read better without serde's prefix.
+        if error.is_data() {
+            DecodeError(text)
+        } else {
+            DecodeError(format!("the request body is not valid JSON: {text}"))
+        }
+    })?;
     if !matches!(value, Value::Map(_)) {
         return Err(DecodeError(format!(
             "the request body must be a JSON object, not {}",
@@ -49,14 +55,29 @@ fn json_type(value: &Value) -> &'static str {
 
 /// Builds a [`Value`] straight from the parser, keeping member order, counting depth and refusing
 /// a member named twice.
-struct Seed {
+struct Seed<'b> {
     depth: usize,
+    /// Values still allowed in this request.
+    budget: &'b Cell<usize>,
 }
 
-impl<'de> DeserializeSeed<'de> for Seed {
+impl<'b> Seed<'b> {
+    fn child(&self) -> Seed<'b> {
+        Seed {
+            depth: self.depth + 1,
+            budget: self.budget,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        match self.budget.get().checked_sub(1) {
+            Some(left) => self.budget.set(left),
+            None => return Err(de::Error::custom(too_many_values())),
+        }
         if self.depth > MAX_DEPTH {
             return Err(de::Error::custom(format!(
                 "the request nests deeper than {MAX_DEPTH} levels"
@@ -66,7 +87,7 @@ impl<'de> DeserializeSeed<'de> for Seed {
     }
 }
 
-impl<'de> Visitor<'de> for Seed {
+impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,9 +118,7 @@ impl<'de> Visitor<'de> for Seed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = access.next_element_seed(Seed {
-            depth: self.depth + 1,
-        })? {
+        while let Some(item) = access.next_element_seed(self.child())? {
             items.push(item);
         }
         Ok(Value::List(items))
@@ -112,9 +131,7 @@ impl<'de> Visitor<'de> for Seed {
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(duplicate_member(&key)));
             }
-            let item = access.next_value_seed(Seed {
-                depth: self.depth + 1,
-            })?;
+            let item = access.next_value_seed(self.child())?;
             members.push((Cow::Owned(key), item));
         }
         Ok(Value::Map(members))

@@ -149,6 +149,18 @@ pub struct DecodeError(pub String);
 /// Deepest nesting a request may use.
 pub const MAX_DEPTH: usize = 64;
 
+/// The most values (of any kind, nested ones included) one request may hold. It bounds the memory
+/// a 2 MiB body can make the service allocate: a list of two million empty strings is refused
+/// while it is read.
+pub const MAX_VALUES: usize = 100_000;
+
+/// The error for a request with more than [`MAX_VALUES`] values.
+fn too_many_values() -> DecodeError {
+    DecodeError(format!(
+        "the request holds more than {MAX_VALUES} values; no GameLift operation takes that many"
+    ))
+}
+
 /// The error for a structure that names `key` twice.
 fn duplicate_member(key: &str) -> DecodeError {
     DecodeError(format!(
