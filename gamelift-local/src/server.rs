@@ -72,7 +72,9 @@ async fn dispatch(State(service): State<Arc<Service>>, request: Request) -> Resp
 
 /// A duration in whole milliseconds, at least 1, saturating.
 fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// Why the server did not start.
