@@ -219,7 +219,7 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 async fn spawn_binary() -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gamelift-local"))
-        .args(["--bind", "127.0.0.1:0", "--log", "warn"])
+        .args(["--bind", "127.0.0.1:0", "--log", "warn", "--in-memory"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

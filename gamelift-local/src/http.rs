@@ -197,7 +197,14 @@ pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Re
         Err(error) => return respond(protocol, Err(ServiceError::serialization(error.0))),
     };
     let region = region_from_authorization(headers);
-    let result = service.call(&operation, region.as_deref(), &input);
+    let mut result = service.call(&operation, region.as_deref(), &input);
+    // A change is answered only once it is on disk (with a state directory).
+    if result.is_ok()
+        && Service::changes_state(&operation)
+        && let Err(error) = service.durable().await
+    {
+        result = Err(error);
+    }
     if let Err(error) = &result {
         tracing::debug!(target: "gamelift_local", operation, code = error.code.as_str(), message = %error.message, "request refused");
     } else {

@@ -60,11 +60,14 @@ impl State {
         )
     }
 
-    pub(crate) fn run_timers(&mut self, now: u64, config: &ServiceConfig) {
+    /// Runs every timer due at `now`; whether any ran.
+    pub(crate) fn run_timers(&mut self, now: u64, config: &ServiceConfig) -> bool {
+        let mut ran = false;
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
                 break;
             }
+            ran = true;
             let timer = entry.remove();
             match timer {
                 Timer::PlayerReservation {
@@ -104,6 +107,7 @@ impl State {
                 }
             }
         }
+        ran
     }
 }
 

@@ -71,9 +71,34 @@ struct Args {
     /// every 60 s).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     websocket_idle_timeout: u64,
+    /// Directory holding the state (fleets, computes, tokens, sessions, placements...), so it
+    /// survives a restart. Default: gamelift-local under $XDG_DATA_HOME, or ~/.local/share.
+    #[arg(
+        long,
+        env = "GAMELIFT_LOCAL_STATE_DIR",
+        value_name = "PATH",
+        conflicts_with = "in_memory"
+    )]
+    state_dir: Option<std::path::PathBuf>,
+    /// Keep the state in memory only: a restart starts empty.
+    #[arg(long)]
+    in_memory: bool,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     log: String,
+}
+
+/// `gamelift-local` under the user's data directory: `$XDG_DATA_HOME`, else `~/.local/share`.
+fn default_state_directory() -> Option<std::path::PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|value| !value.is_empty())
+                .map(|home| std::path::PathBuf::from(home).join(".local").join("share"))
+        })?;
+    Some(data.join("gamelift-local"))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is called, before
@@ -156,6 +181,23 @@ fn main() -> ExitCode {
             .tls_handshake_timeout(Duration::from_secs(args.tls_handshake_timeout))
             .websocket_idle_timeout(Duration::from_secs(args.websocket_idle_timeout))
             .launch_stop_grace(Duration::from_secs(args.launch_stop_grace));
+        let state_directory = if args.in_memory {
+            None
+        } else {
+            match args.state_dir.clone().or_else(default_state_directory) {
+                Some(directory) => Some(directory),
+                None => {
+                    eprintln!(
+                        "gamelift-local: no state directory: neither XDG_DATA_HOME nor HOME is set; give --state-dir PATH, or --in-memory"
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        };
+        let server = match &state_directory {
+            Some(directory) => server.state_directory(directory),
+            None => server,
+        };
         let server = args
             .launch
             .iter()
@@ -189,6 +231,10 @@ fn main() -> ExitCode {
         println!("game servers (Server SDK 5): {}", server.sdk_endpoint());
         if let Some(path) = server.certificate_path() {
             println!("self-signed certificate: {}", path.display());
+        }
+        match &state_directory {
+            Some(directory) => println!("state: {} (--in-memory to keep none)", directory.display()),
+            None => println!("state: in memory only"),
         }
         if !args.launch.is_empty() {
             println!(

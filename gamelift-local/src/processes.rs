@@ -102,7 +102,7 @@ impl Service {
         let authorization = get("Authorization");
         let idempotency = get("IdempotencyToken").map(str::to_string);
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
+        let mut state = self.write_state();
         state.run_timers(now, &self.config);
         let region_name = state
             .regions
@@ -254,18 +254,25 @@ impl Service {
     /// Handles one text frame from a process; returns the response frame, if any. A frame that
     /// is not a JSON object, or whose members have the wrong types, is answered with a 400 error
     /// frame naming the problem, so the SDK does not wait for its own timeout.
-    pub fn process_message(&self, region: &str, process_id: &str, text: &str) -> Option<String> {
+    /// With the reply comes whether the action may have changed the state (everything but
+    /// heartbeats and reads), so the caller can wait for the change to be on disk.
+    pub fn process_message(
+        &self,
+        region: &str,
+        process_id: &str,
+        text: &str,
+    ) -> Option<(String, bool)> {
         let frame = match Frame::parse(text) {
             Ok(frame) => frame,
             Err(error) => {
                 tracing::debug!(target: "gamelift_local", process = process_id, %error, "refused a frame");
                 let envelope = Envelope::error(&Envelope::default(), 400, error.to_string());
-                return Some(sdk5::encode(&envelope, &sdk5::Empty {}));
+                return Some((sdk5::encode(&envelope, &sdk5::Empty {}), false));
             }
         };
         let request = &frame.envelope;
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
+        let mut state = self.write_state();
         state.run_timers(now, &self.config);
         let (regions, mut extra) = state.split(now, &self.config);
         let region_state = regions.get_mut(region)?;
@@ -276,7 +283,7 @@ impl Service {
         if let Some(key) = &retry_key {
             let process = region_state.processes.get(process_id)?;
             if let Some((_, answer)) = process.answered.iter().find(|(seen, _)| seen == key) {
-                return Some(answer.clone());
+                return Some((answer.clone(), false));
             }
         }
         let result = if request.action.is_empty() {
@@ -284,6 +291,14 @@ impl Service {
         } else {
             handle_action(region_state, &mut extra, process_id, &frame)
         };
+        let changed = result.is_ok()
+            && !matches!(
+                request.action.as_str(),
+                sdk5::HeartbeatServerProcess::ACTION
+                    | sdk5::DescribePlayerSessions::ACTION
+                    | sdk5::GetComputeCertificate::ACTION
+                    | sdk5::GetFleetRoleCredentials::ACTION
+            );
         let answer = match result {
             Ok(payload) => sdk5::encode(&Envelope::success(request), &payload),
             Err(error) => {
@@ -301,7 +316,7 @@ impl Service {
                 process.answered.pop_front();
             }
         }
-        Some(answer)
+        Some((answer, changed))
     }
 
     /// A connection of a process closed. `goodbye`: the process closed it itself, normally (a
@@ -316,7 +331,7 @@ impl Service {
         goodbye: bool,
     ) {
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
+        let mut state = self.write_state();
         let grace = self.config.reconnect_grace_millis;
         let crate::state::State {
             regions,
@@ -362,7 +377,7 @@ impl Service {
     /// open a second connection; both stay live until it closes the old one.
     pub fn refresh_connection(&self, process_id: &str) -> bool {
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
+        let mut state = self.write_state();
         let token = uuid::Uuid::new_v4().to_string();
         let mut found = None;
         for region in state.regions.values_mut() {

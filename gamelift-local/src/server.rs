@@ -70,6 +70,17 @@ async fn dispatch(State(service): State<Arc<Service>>, request: Request) -> Resp
     }
 }
 
+/// What a restored state holds, for the start-up log.
+fn summary(state: &crate::state::State) -> String {
+    let (mut sessions, mut players, mut processes) = (0, 0, 0);
+    for region in state.regions.values() {
+        sessions += region.sessions.len();
+        players += region.players.len();
+        processes += region.processes.len();
+    }
+    format!("{sessions} game sessions, {players} player sessions, {processes} server processes")
+}
+
 /// A duration in whole milliseconds, at least 1, saturating.
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
@@ -108,6 +119,7 @@ impl Server {
             tls: false,
             certificate_directory: None,
             launcher: LauncherConfig::default(),
+            state_directory: None,
         }
     }
 }
@@ -120,6 +132,7 @@ pub struct ServerBuilder {
     tls: bool,
     certificate_directory: Option<std::path::PathBuf>,
     launcher: LauncherConfig,
+    state_directory: Option<std::path::PathBuf>,
 }
 
 impl ServerBuilder {
@@ -183,6 +196,15 @@ impl ServerBuilder {
     /// The port of the implicit process. Default 7777.
     pub fn auto_activate_port(mut self, port: u16) -> Self {
         self.config.auto_activate_port = port;
+        self
+    }
+
+    /// Keeps the state in `directory` (an embedded database, `state.redb`), so it survives a
+    /// restart, `kill -9` included: a change is on disk before its request is answered, and on
+    /// start the state found there is restored. Without it (the default for the library) the
+    /// state lives in memory only.
+    pub fn state_directory(mut self, directory: impl Into<std::path::PathBuf>) -> Self {
+        self.state_directory = Some(directory.into());
         self
     }
 
@@ -331,7 +353,19 @@ impl ServerBuilder {
         };
         let scheme = if certificate.is_some() { "wss" } else { "ws" };
         self.config.sdk_endpoint = format!("{scheme}://{address}");
-        let service = Arc::new(Service::new(self.config, self.clock));
+        let mut service = Service::new(self.config, self.clock);
+        let mut restored = None;
+        if let Some(directory) = &self.state_directory {
+            let (persistence, state) =
+                crate::persist::Persistence::open(directory).map_err(StartError::Config)?;
+            if let Some(state) = state {
+                restored = Some(summary(&state));
+                service.restore(state);
+            }
+            tracing::info!(target: "gamelift_local", path = %persistence.path().display(), restored = restored.as_deref().unwrap_or("nothing (new state)"), "state directory");
+            service.persistence = Some(Arc::new(persistence));
+        }
+        let service = Arc::new(service);
         let app = Router::new()
             .route("/", any(dispatch))
             .route(
@@ -384,9 +418,24 @@ impl ServerBuilder {
         let certificate_path = certificate.as_ref().map(|c| c.path.clone());
         let limits = listener::ConnectionLimits::from_config(service.config());
         let acceptor = certificate.map(|certificate| certificate.acceptor);
+        let writer = service.persistence.clone().map(|persistence| {
+            let (stop, stopped) = watch::channel(false);
+            let snapshot_service = Arc::clone(&service);
+            let snapshot =
+                Arc::new(move || crate::persist::snapshot(&snapshot_service.state.lock()));
+            (
+                stop,
+                tokio::spawn(crate::persist::run(persistence, snapshot, stopped)),
+            )
+        });
         let task = tokio::spawn(async move {
             listener::serve(listener, acceptor, app, limits, shutdown).await;
             ticker.abort();
+            // The last changes go to disk before the server reports it has stopped.
+            if let Some((stop, writer)) = writer {
+                let _ = stop.send(true);
+                let _ = writer.await;
+            }
         });
         tracing::info!(target: "gamelift_local", %address, "listening");
         let launcher = (!service.config().launch.is_empty()).then(|| {

@@ -17,7 +17,7 @@ pub fn seconds(millis: u64) -> Value {
 
 /// A game session status. ACTIVATING, TERMINATING and ERROR arise only with connected server
 /// processes; with `--auto-activate` sessions start ACTIVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(dead_code)]
 pub enum GameSessionStatus {
     /// Waiting for its server process to activate it.
@@ -48,7 +48,7 @@ impl GameSessionStatus {
 pub use sdk5_protocol::PlayerSessionStatus;
 
 /// An Anywhere fleet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Fleet {
     pub id: String,
     pub arn: String,
@@ -65,7 +65,7 @@ pub struct Fleet {
 }
 
 /// One entry of a runtime configuration: a command and how many copies run at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServerProcess {
     /// The executable.
     pub launch_path: String,
@@ -89,7 +89,7 @@ impl ServerProcess {
 }
 
 /// A fleet's runtime configuration: what server processes run on each compute.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuntimeConfiguration {
     /// The processes.
     pub server_processes: Vec<ServerProcess>,
@@ -174,7 +174,7 @@ impl Fleet {
 }
 
 /// A custom location.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub name: String,
     pub arn: String,
@@ -190,7 +190,7 @@ impl Location {
 }
 
 /// A registered compute.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Compute {
     pub fleet_id: String,
     pub fleet_arn: String,
@@ -221,7 +221,7 @@ impl Compute {
 }
 
 /// An auth token handed out by GetComputeAuthToken.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AuthToken {
     pub fleet_id: String,
     pub compute_name: String,
@@ -229,7 +229,7 @@ pub struct AuthToken {
 }
 
 /// An alias.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Alias {
     pub id: String,
     pub arn: String,
@@ -260,7 +260,7 @@ impl Alias {
 }
 
 /// A game session queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Queue {
     pub name: String,
     pub arn: String,
@@ -331,7 +331,7 @@ impl Queue {
 }
 
 /// A placement status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlacementStatus {
     Pending,
     Fulfilled,
@@ -352,7 +352,7 @@ impl PlacementStatus {
 }
 
 /// A game session placement request and its outcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Placement {
     pub id: String,
     pub queue_name: String,
@@ -374,7 +374,7 @@ pub struct Placement {
 }
 
 /// A game session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GameSession {
     pub arn: String,
     /// Creation order within the Region; breaks ties in searches.
@@ -388,7 +388,8 @@ pub struct GameSession {
     /// Player sessions that are RESERVED or ACTIVE.
     pub slots_used: i64,
     pub status: GameSessionStatus,
-    pub status_reason: Option<&'static str>,
+    #[serde(with = "static_reason")]
+    pub status_reason: Option<StaticText>,
     pub properties: Vec<(String, String)>,
     pub ip_address: String,
     pub dns_name: Option<String>,
@@ -478,7 +479,7 @@ impl Searchable for GameSession {
 }
 
 /// A player session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PlayerSession {
     pub id: String,
     pub player_id: String,
@@ -566,7 +567,7 @@ impl FleetIndex {
 }
 
 /// Things that happen at a time.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Timer {
     /// A RESERVED player session times out.
     PlayerReservation {
@@ -668,7 +669,7 @@ pub struct ProcessConnection {
 }
 
 /// A game server process connected over the Server SDK 5 WebSocket.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     pub id: String,
     pub fleet_id: String,
@@ -676,7 +677,9 @@ pub struct Process {
     pub location: String,
     pub ip_address: String,
     pub dns_name: Option<String>,
-    /// Live connections, newest last; pushes go to the newest.
+    /// Live connections, newest last; pushes go to the newest. Not persisted: after a restart
+    /// a process reconnects.
+    #[serde(skip)]
     pub connections: Vec<ProcessConnection>,
     pub activated: bool,
     pub port: u16,
@@ -687,13 +690,15 @@ pub struct Process {
     pub last_heartbeat_millis: Option<u64>,
     pub game_session: Option<String>,
     /// TerminateProcess was sent; the reason the session will end with, if any.
-    pub terminating: Option<Option<&'static str>>,
+    #[serde(with = "static_reason_terminating")]
+    pub terminating: Option<Option<StaticText>>,
     /// ProcessEnding was received.
     pub ended: bool,
     pub disconnected_since: Option<u64>,
     /// Auth token a RefreshConnection handed out, accepted for a second live connection.
     pub refresh_token: Option<String>,
     /// Answers to recent requests, by RequestId, so retries are not applied twice.
+    #[serde(skip)]
     pub answered: std::collections::VecDeque<(String, String)>,
 }
 
@@ -717,7 +722,7 @@ impl Process {
 }
 
 /// One Region's resources.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Region {
     pub name: String,
     pub fleets: BTreeMap<String, Fleet>,
@@ -741,6 +746,8 @@ pub struct Region {
     pub players_by_player_id: HashMap<String, Vec<String>>,
     /// (fleet, custom ID string) -> game session ARN.
     pub idempotency: HashMap<(String, String), String>,
+    /// Derived from `sessions`; rebuilt after loading.
+    #[serde(skip)]
     index: HashMap<String, FleetIndex>,
     pub next_seq: u64,
     /// Above this many candidates, a search sorted by a count walks that count's index instead
@@ -755,6 +762,19 @@ impl Region {
             name: name.to_string(),
             sorted_index_threshold: 256,
             ..Region::default()
+        }
+    }
+
+    /// Rebuilds the search index (not stored) from the sessions, after loading.
+    pub(crate) fn rebuild_index(&mut self) {
+        self.index.clear();
+        for session in self.sessions.values() {
+            if session.searchable() {
+                self.index
+                    .entry(session.fleet_id.clone())
+                    .or_default()
+                    .insert(session);
+            }
         }
     }
 
@@ -961,7 +981,7 @@ pub fn sort_sessions<'a>(sessions: Vec<&'a GameSession>, sort: &Sort) -> Vec<&'a
 }
 
 /// One invite.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Invite {
     /// Its id.
     pub id: String,
@@ -986,6 +1006,7 @@ impl Invite {
 }
 
 /// Everything the service holds: the Regions, the pending timers and the issued tokens.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     pub(crate) regions: HashMap<String, Region>,
     pub(crate) timers: BTreeMap<(u64, u64), Timer>,
@@ -1181,5 +1202,55 @@ mod tests {
         assert!(filter.matches(&session(1, 1, 4, None, None)));
         assert!(!filter.matches(&session(2, 4, 4, None, None)));
         assert!(!filter.matches(&session(3, 0, 3, None, None)));
+    }
+}
+
+/// A text from a fixed set (a status reason). An alias, so serde does not take the field for one
+/// borrowed from its input.
+pub type StaticText = &'static str;
+
+/// The status reasons the service writes, as the `'static` texts the code uses.
+const STATIC_REASONS: &[&str] = &[
+    "FORCE_TERMINATED",
+    "TRIGGERED_ON_PROCESS_TERMINATE",
+    "INTERRUPTED",
+];
+
+fn static_text(text: &str) -> Option<&'static str> {
+    STATIC_REASONS.iter().copied().find(|known| *known == text)
+}
+
+mod static_reason {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<&'static str>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<&'static str>, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?.and_then(|text| super::static_text(&text)))
+    }
+}
+
+mod static_reason_terminating {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Option<&'static str>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<&'static str>>, D::Error> {
+        Ok(Option::<Option<String>>::deserialize(deserializer)?
+            .map(|reason| reason.and_then(|text| super::static_text(&text))))
     }
 }

@@ -42,7 +42,12 @@ pub async fn upgrade(
     }
     let parameters = parse_query(query.as_deref().unwrap_or_default());
     let admitted = match service.admit(&parameters) {
-        Ok(admitted) => admitted,
+        Ok(admitted) => {
+            if let Err(error) = service.durable().await {
+                return (StatusCode::INTERNAL_SERVER_ERROR, error.message).into_response();
+            }
+            admitted
+        }
         Err(refusal) => {
             tracing::info!(target: "gamelift_local", reason = %refusal.0, "server process connection refused");
             return (StatusCode::FORBIDDEN, refusal.0).into_response();
@@ -164,7 +169,17 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
         };
         match next {
             Some(Ok(Message::Text(text))) => {
-                if let Some(reply) = service.process_message(&region, &process, text.as_str()) {
+                if let Some((reply, changed)) =
+                    service.process_message(&region, &process, text.as_str())
+                {
+                    // A change is answered only once it is on disk (with a state directory).
+                    let reply = match changed {
+                        true => match service.durable().await {
+                            Ok(()) => reply,
+                            Err(error) => unwritten(&reply, &error.message),
+                        },
+                        false => reply,
+                    };
                     // A full queue closes the connection (the client does not read).
                     link.send(reply);
                 }
@@ -191,6 +206,15 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     service.connection_closed(&region, &process, connection, goodbye);
     // Let the writer finish the handshake (it is bounded by CLOSE_TIMEOUT).
     let _ = writing.await;
+}
+
+/// The error frame that replaces `reply` when its change could not be written.
+fn unwritten(reply: &str, message: &str) -> String {
+    let request = sdk5_protocol::Frame::parse(reply)
+        .map(|frame| frame.envelope)
+        .unwrap_or_default();
+    let envelope = sdk5_protocol::Envelope::error(&request, 500, message);
+    sdk5_protocol::encode(&envelope, &sdk5_protocol::Empty {})
 }
 
 /// The error frame for a binary frame: the protocol is JSON text.

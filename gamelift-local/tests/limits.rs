@@ -429,3 +429,44 @@ async fn bad_verbs_paths_and_frames_get_typed_answers() {
         .await;
     assert_eq!(beat["StatusCode"], 200);
 }
+
+#[tokio::test]
+async fn a_huge_creation_limit_period_still_limits() {
+    let local = common::start().await;
+    let fleet = json!({
+        "Name": "limited",
+        "ComputeType": "ANYWHERE",
+        "Locations": [{"Location": common::LOCATION}],
+        "AnywhereConfiguration": {"Cost": "0.1"},
+        "ResourceCreationLimitPolicy": {"NewGameSessionsPerCreator": 1, "PolicyPeriodInMinutes": 1i64 << 59},
+    })
+    .to_string();
+    let created = raw(
+        &local.server,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: GameLift.CreateFleet\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{fleet}",
+            fleet.len()
+        ),
+    )
+    .await;
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    let fleet_id = body(&created)["FleetAttributes"]["FleetId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = || {
+        local
+            .client
+            .create_game_session()
+            .fleet_id(&fleet_id)
+            .location(common::LOCATION)
+            .creator_id("greedy")
+            .maximum_player_session_count(2)
+            .send()
+    };
+    create()
+        .await
+        .expect("the first session is within the limit");
+    let refused = create().await.unwrap_err();
+    assert_eq!(common::code(&refused), "LimitExceededException");
+}

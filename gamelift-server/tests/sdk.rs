@@ -11,8 +11,8 @@ use aws_sdk_gamelift::types::TerminationMode;
 use common::{FLEET, eventually, fast, start, start_with};
 use futures_util::StreamExt;
 use gamelift_server::sdk::{
-    DescribePlayerSessionsRequest, FleetRoleCredentialsRequest, GameLiftServerSdk, GameSession,
-    PlayerSessionCreationPolicy, PlayerSessionStatus, ProcessParameters, SdkConfig,
+    ConnectionState, DescribePlayerSessionsRequest, FleetRoleCredentialsRequest, GameLiftServerSdk,
+    GameSession, PlayerSessionCreationPolicy, PlayerSessionStatus, ProcessParameters, SdkConfig,
     ServerParameters,
 };
 use gamelift_server::{GameLiftError, ServiceErrorKind};
@@ -695,4 +695,85 @@ async fn backfill_tickets_start_and_stop() {
             .and_then(|e| e.service_kind()),
         Some(ServiceErrorKind::NotFound)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_storm_is_waited_out_not_given_up_and_reported() {
+    // A service that accepts, drops the connection, answers 403 to the next six attempts (a
+    // restart that forgot the process's token), then accepts again.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let mut kept = Vec::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let attempt = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            match attempt {
+                1 => {
+                    // Accept, then drop the connection without a Close frame.
+                    if let Ok(socket) = tokio_tungstenite::accept_async(stream).await {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            drop(socket);
+                        });
+                    }
+                }
+                2..=7 => {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                }
+                _ => {
+                    if let Ok(socket) = tokio_tungstenite::accept_async(stream).await {
+                        let (sink, mut reader) = socket.split();
+                        kept.push(sink);
+                        tokio::spawn(async move { while reader.next().await.is_some() {} });
+                    }
+                }
+            }
+        }
+    });
+    let parameters = token_parameters(&format!("ws://{address}"), "storm", "t");
+    let config = SdkConfig {
+        connect_attempts: 3,
+        reconnect_initial_backoff: Duration::from_millis(20),
+        reconnect_max_backoff: Duration::from_millis(60),
+        ..fast()
+    };
+    let sdk = GameLiftServerSdk::init_with(parameters, config)
+        .await
+        .unwrap();
+    let mut states = sdk.connection_state();
+    // Past `connect_attempts` refusals, the SDK says so and keeps going.
+    let storm = tokio::time::timeout(
+        Duration::from_secs(20),
+        states.wait_for(|state| {
+            matches!(state, ConnectionState::Reconnecting { attempts, last_error } if *attempts >= 3 && last_error.contains("403"))
+        }),
+    )
+    .await
+    .is_ok();
+    assert!(storm, "the storm is reported: {:?}", *states.borrow());
+    let refused = sdk.compute_certificate().await.unwrap_err();
+    assert!(
+        matches!(&refused, GameLiftError::NotConnected(reason) if reason.contains("attempts failed")),
+        "requests fail at once during the storm: {refused:?}"
+    );
+    // When the service accepts again, the SDK is connected again.
+    let back = tokio::time::timeout(
+        Duration::from_secs(20),
+        states.wait_for(|state| *state == ConnectionState::Connected),
+    )
+    .await
+    .is_ok();
+    assert!(back, "reconnected: {:?}", *states.borrow());
+    assert!(attempts.load(Ordering::SeqCst) >= 8);
+    sdk.destroy().await.unwrap();
+    assert!(matches!(
+        *sdk.connection_state().borrow(),
+        ConnectionState::Closed { .. }
+    ));
+    server.abort();
 }

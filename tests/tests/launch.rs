@@ -33,6 +33,7 @@ impl Service {
     fn start(args: &[&str]) -> Self {
         let mut child = tokio::process::Command::new(sample_binary("gamelift-local"))
             .args(args)
+            .arg("--in-memory")
             .env("RUST_LOG", "info")
             .env_remove("GAMELIFT_SDK_PROCESS_ID")
             .stdin(Stdio::null())

@@ -133,6 +133,14 @@ fn spawn(path: &PathBuf, args: &[String], port: u16, log: &Arc<Mutex<Vec<String>
         .env_remove("RUST_LOG")
         // The service's default address, moved to the test's port like the URLs in the commands.
         .env("GAMELIFT_LOCAL_BIND", format!("127.0.0.1:{port}"))
+        // Its state goes to a directory of this run, not the user's data directory.
+        .env(
+            "GAMELIFT_LOCAL_STATE_DIR",
+            std::env::temp_dir().join(format!(
+                "gamelift-local-readme-{}-{port}",
+                std::process::id()
+            )),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -120,6 +120,8 @@ pub struct Service {
     pub(crate) started: std::time::Instant,
     /// Server SDK connections open now (bounded by `max_connections`).
     pub(crate) websockets: std::sync::atomic::AtomicUsize,
+    /// The state directory, if the state is kept on disk.
+    pub(crate) persistence: Option<Arc<crate::persist::Persistence>>,
 }
 
 fn op_tag(operation: &str) -> u32 {
@@ -215,6 +217,7 @@ impl Service {
         regions.insert(config.region.clone(), region);
         Service {
             websockets: std::sync::atomic::AtomicUsize::new(0),
+            persistence: None,
             started: std::time::Instant::now(),
             config,
             clock,
@@ -243,7 +246,70 @@ impl Service {
     pub fn tick(&self) {
         let now = self.clock.now_millis();
         let mut state = self.state.lock();
-        state.run_timers(now, &self.config);
+        if state.run_timers(now, &self.config)
+            && let Some(persistence) = &self.persistence
+        {
+            persistence.mark_dirty();
+        }
+    }
+
+    /// Locks the state for a change: with a state directory, the change is written within a
+    /// second even if no request waits for it.
+    pub(crate) fn write_state(&self) -> parking_lot::MutexGuard<'_, State> {
+        if let Some(persistence) = &self.persistence {
+            persistence.mark_dirty();
+        }
+        self.state.lock()
+    }
+
+    /// Waits until every change made so far is on disk (at once without a state directory).
+    pub(crate) async fn durable(&self) -> Result<(), ServiceError> {
+        match &self.persistence {
+            None => Ok(()),
+            Some(persistence) => persistence
+                .durable()
+                .await
+                .map_err(|message| ServiceError::new(ErrorCode::InternalService, message)),
+        }
+    }
+
+    /// Whether a control-plane operation may change the state (and so is answered only once the
+    /// change is on disk).
+    pub(crate) fn changes_state(operation: &str) -> bool {
+        let reads = ["Describe", "List", "Search", "Resolve", "Validate"];
+        !(reads.iter().any(|prefix| operation.starts_with(prefix))
+            || operation == "GameLiftLocal.ListSessionInvites")
+    }
+
+    /// Replaces the state with one read from the state directory, and prepares it to run again:
+    /// indexes are rebuilt, and every server process is taken as disconnected, with the
+    /// reconnect grace to come back in (its session ends as usual if it does not).
+    pub(crate) fn restore(&self, mut restored: State) {
+        let now = self.clock.now_millis();
+        let grace = self.config.reconnect_grace_millis;
+        let mut timers = Vec::new();
+        for (name, region) in &mut restored.regions {
+            region.rebuild_index();
+            for process in region.processes.values_mut() {
+                process.last_healthy_millis = now;
+                if !process.ended && process.disconnected_since.is_none() {
+                    process.disconnected_since = Some(now);
+                    timers.push((
+                        now.saturating_add(grace),
+                        Timer::ReconnectGrace {
+                            region: name.clone(),
+                            process: process.id.clone(),
+                            since: now,
+                        },
+                    ));
+                }
+            }
+        }
+        for (at, timer) in timers {
+            restored.timer_seq += 1;
+            restored.timers.insert((at, restored.timer_seq), timer);
+        }
+        *self.state.lock() = restored;
     }
 
     /// Handles one operation. `region` is the Region from the request's signature, if any.
@@ -317,7 +383,7 @@ impl Service {
         work: impl FnOnce(&mut Region, &mut Extra<'_>) -> Result<R, ServiceError>,
     ) -> Result<R, ServiceError> {
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
+        let mut state = self.write_state();
         state.run_timers(now, &self.config);
         let (regions, mut extra) = state.split(now, &self.config);
         if !regions.contains_key(region) {

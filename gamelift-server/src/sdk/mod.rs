@@ -150,6 +150,32 @@ struct Inner {
     consecutive_timeouts: AtomicU32,
     reconnecting: AtomicBool,
     state: Mutex<State>,
+    connection: watch::Sender<ConnectionState>,
+}
+
+/// Where the SDK's connection to the service stands; see
+/// [`GameLiftServerSdk::connection_state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Connected; requests are sent.
+    Connected,
+    /// The connection broke and the SDK is reconnecting. After `connect_attempts` failures it
+    /// keeps trying at the longest backoff until it gets through or the process is destroyed
+    /// (a restarting service answers 403 or refuses connections for a while); requests fail
+    /// at once with `NotConnected` meanwhile.
+    Reconnecting {
+        /// Failed attempts so far.
+        attempts: u32,
+        /// Why the last attempt failed.
+        last_error: String,
+    },
+    /// The service closed the connection for good (1000 or 1001), or the process was
+    /// destroyed; no reconnect follows.
+    Closed {
+        /// Why.
+        reason: String,
+    },
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -204,7 +230,12 @@ impl GameLiftServerSdk {
             ),
         };
         let (link_changed, _) = watch::channel(0);
+        let (connection, _) = watch::channel(ConnectionState::Reconnecting {
+            attempts: 0,
+            last_error: "not connected yet".into(),
+        });
         let inner = Arc::new(Inner {
+            connection,
             parameters,
             config,
             tls: OnceLock::new(),
@@ -257,6 +288,13 @@ impl GameLiftServerSdk {
     /// How many connections this SDK has opened (reconnects and refreshes add one each).
     pub fn connections_opened(&self) -> u64 {
         self.inner.next_generation.load(Ordering::Relaxed) - 1
+    }
+
+    /// The connection's state now and as it changes: connected, reconnecting (with the failed
+    /// attempts and the last error), or closed. A game can watch it to tell its players or its
+    /// orchestrator that the process cannot reach the service.
+    pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.connection.subscribe()
     }
 
     /// Whether `process_ready` succeeded and `process_ending` has not been called.
@@ -541,6 +579,8 @@ impl Inner {
         };
         let old = lock(&self.link).replace(link);
         self.consecutive_timeouts.store(0, Ordering::Relaxed);
+        lock(&self.state).connection_lost = None;
+        self.connection.send_replace(ConnectionState::Connected);
         self.link_changed.send_replace(generation);
         old
     }
@@ -865,12 +905,21 @@ impl Inner {
         match close_code {
             Some(code @ (1000 | 1001)) => {
                 tracing::info!(target: "gamelift_server", code, "the service closed the connection; not reconnecting");
-                lock(&self.state).connection_lost =
-                    Some(format!("the service closed the connection (code {code})"));
+                let reason = format!("the service closed the connection (code {code})");
+                lock(&self.state).connection_lost = Some(reason.clone());
+                self.connection
+                    .send_replace(ConnectionState::Closed { reason });
                 self.link_changed.send_replace(0);
             }
             code => {
                 tracing::warn!(target: "gamelift_server", ?code, "the connection to the service broke; reconnecting");
+                self.connection.send_replace(ConnectionState::Reconnecting {
+                    attempts: 0,
+                    last_error: match code {
+                        Some(code) => format!("the connection closed with code {code}"),
+                        None => "the connection broke".into(),
+                    },
+                });
                 self.spawn_reconnect();
             }
         }
@@ -893,15 +942,20 @@ impl Inner {
         }
     }
 
+    /// Reconnects in the background: `connect_attempts` tries with a growing backoff, then on
+    /// at the longest backoff until it gets through or the process is destroyed. A service that
+    /// restarts may refuse (403) or be unreachable for a while; giving up would leave a running
+    /// game server that can never be reached.
     fn spawn_reconnect(self: &Arc<Self>) {
         if self.reconnecting.swap(true, Ordering::AcqRel) {
             return;
         }
         let inner = self.clone();
         tokio::spawn(async move {
-            let attempts = inner.config.connect_attempts.max(1);
-            for attempt in 0..attempts {
-                tokio::time::sleep(inner.config.backoff(attempt)).await;
+            let patience = inner.config.connect_attempts.max(1);
+            let mut failures = 0u32;
+            loop {
+                tokio::time::sleep(inner.config.backoff(failures.min(patience))).await;
                 if inner.check_alive().is_err() || lock(&inner.link).is_some() {
                     inner.reconnecting.store(false, Ordering::Release);
                     return;
@@ -911,20 +965,31 @@ impl Inner {
                     Ok(socket) => {
                         inner.install(socket);
                         inner.reconnecting.store(false, Ordering::Release);
-                        tracing::info!(target: "gamelift_server", attempt = attempt + 1, "reconnected to the GameLift service");
+                        tracing::info!(target: "gamelift_server", attempts = failures + 1, "reconnected to the GameLift service");
                         return;
                     }
                     Err(error) => {
-                        tracing::warn!(target: "gamelift_server", attempt = attempt + 1, %error, "reconnecting failed");
+                        failures = failures.saturating_add(1);
+                        let last_error = error.to_string();
+                        if failures == patience {
+                            // From now on requests fail at once instead of waiting.
+                            lock(&inner.state).connection_lost = Some(format!(
+                                "reconnecting to the service: {failures} attempts failed so far, the last with: {last_error}"
+                            ));
+                            inner.link_changed.send_replace(0);
+                            tracing::error!(target: "gamelift_server", attempts = failures, %error, retry_every = ?inner.config.reconnect_max_backoff, "cannot reconnect to the GameLift service; still trying");
+                        } else {
+                            tracing::warn!(target: "gamelift_server", attempt = failures, %error, "reconnecting failed");
+                        }
+                        inner
+                            .connection
+                            .send_replace(ConnectionState::Reconnecting {
+                                attempts: failures,
+                                last_error,
+                            });
                     }
                 }
             }
-            lock(&inner.state).connection_lost = Some(format!(
-                "could not reconnect to the service after {attempts} attempts"
-            ));
-            inner.reconnecting.store(false, Ordering::Release);
-            inner.link_changed.send_replace(0);
-            tracing::error!(target: "gamelift_server", attempts, "giving up reconnecting to the GameLift service");
         });
     }
 
@@ -937,6 +1002,9 @@ impl Inner {
             }
             state.destroyed = true;
             state.ready = false;
+            self.connection.send_replace(ConnectionState::Closed {
+                reason: "the process was destroyed".into(),
+            });
             if let Some(heartbeat) = state.heartbeat.take() {
                 heartbeat.abort();
             }

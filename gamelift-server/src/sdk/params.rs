@@ -334,7 +334,9 @@ pub struct SdkConfig {
     pub reconnect_initial_backoff: Duration,
     /// The longest wait between connection attempts (32 s).
     pub reconnect_max_backoff: Duration,
-    /// Connection attempts before giving up (7).
+    /// Connection attempts before `init` gives up, and before a reconnect starts failing
+    /// requests at once; a reconnect itself goes on at the longest backoff until it gets
+    /// through or the process is destroyed (7).
     pub connect_attempts: u32,
     /// Consecutive request timeouts after which the connection is presumed dead and replaced (2).
     pub timeouts_before_reconnect: u32,
