@@ -1,12 +1,11 @@
 //! Smithy RPC v2 CBOR through `minicbor`.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use minicbor::data::{Tag, Type};
 use minicbor::{Decoder, Encoder};
 
-use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, duplicate_member, too_many_values};
+use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, too_many_values};
 
 /// Decodes a Smithy RPC v2 CBOR body: one map, definite or indefinite lengths, nothing after it.
 /// An empty body counts as `{}`.
@@ -141,7 +140,7 @@ fn value(
         Type::Map | Type::MapIndef => {
             let length = decoder.map().map_err(|e| library(decoder, &e))?;
             let mut members = Vec::new();
-            let mut seen = HashSet::new();
+            let mut names = super::MemberNames::default();
             let mut member = |decoder: &mut Decoder<'_>| -> Result<(), DecodeError> {
                 let key = match value(decoder, depth + 1, budget)? {
                     Value::Str(key) => key,
@@ -152,9 +151,7 @@ fn value(
                         ));
                     }
                 };
-                if !seen.insert(key.clone()) {
-                    return Err(duplicate_member(&key));
-                }
+                names.check(&members, &key)?;
                 let item = value(decoder, depth + 1, budget)?;
                 members.push((Cow::Owned(key), item));
                 Ok(())

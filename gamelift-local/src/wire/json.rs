@@ -1,7 +1,6 @@
 //! awsJson1.1 through `serde_json`.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -9,7 +8,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use std::cell::Cell;
 
-use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, duplicate_member, too_many_values};
+use super::{DecodeError, MAX_DEPTH, MAX_VALUES, Value, too_many_values};
 
 /// Decodes an awsJson1.1 body. An empty body counts as `{}`.
 pub fn decode_json(body: &[u8]) -> Result<Value, DecodeError> {
@@ -126,11 +125,9 @@ impl<'de> Visitor<'de> for Seed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut members = Vec::new();
-        let mut seen = HashSet::new();
+        let mut names = super::MemberNames::default();
         while let Some(key) = access.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(de::Error::custom(duplicate_member(&key)));
-            }
+            names.check(&members, &key).map_err(de::Error::custom)?;
             let item = access.next_value_seed(self.child())?;
             members.push((Cow::Owned(key), item));
         }

@@ -161,6 +161,39 @@ fn too_many_values() -> DecodeError {
     ))
 }
 
+/// Remembers the member names of one structure being decoded, to refuse a name given twice:
+/// a scan while the structure is small (most are), a hash set once it is not, so a huge
+/// structure still costs linear time.
+#[derive(Default)]
+struct MemberNames {
+    large: Option<std::collections::HashSet<String>>,
+}
+
+impl MemberNames {
+    const SCAN_LIMIT: usize = 16;
+
+    /// Records `key`; an error if `members` (those decoded so far) already has it.
+    fn check(
+        &mut self,
+        members: &[(Cow<'static, str>, Value)],
+        key: &str,
+    ) -> Result<(), DecodeError> {
+        let fresh = if members.len() < Self::SCAN_LIMIT {
+            !members.iter().any(|(name, _)| name == key)
+        } else {
+            let set = self
+                .large
+                .get_or_insert_with(|| members.iter().map(|(name, _)| name.to_string()).collect());
+            set.insert(key.to_string())
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(duplicate_member(key))
+        }
+    }
+}
+
 /// The error for a structure that names `key` twice.
 fn duplicate_member(key: &str) -> DecodeError {
     DecodeError(format!(
