@@ -45,6 +45,7 @@ mod service;
 mod state;
 mod tls;
 mod validate;
+mod views;
 mod websocket;
 #[cfg(feature = "testing")]
 pub mod wire;

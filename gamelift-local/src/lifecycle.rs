@@ -181,17 +181,10 @@ pub(crate) fn create_session(
             .now
             .saturating_sub((minutes as u64).saturating_mul(60_000));
         let recent = region
-            .sessions_by_fleet
-            .get(&request.fleet_id)
-            .map(|by_seq| {
-                by_seq
-                    .values()
-                    .filter_map(|arn| region.sessions.get(arn))
-                    .filter(|s| s.creator_id.as_deref() == Some(creator.as_str()))
-                    .filter(|s| s.creation_millis >= since)
-                    .count() as i64
-            })
-            .unwrap_or(0);
+            .fleet_sessions(&request.fleet_id)
+            .filter(|s| s.creator_id.as_deref() == Some(creator.as_str()))
+            .filter(|s| s.creation_millis >= since)
+            .count() as i64;
         if recent >= per_creator {
             return Err(ServiceError::new(
                 ErrorCode::LimitExceeded,
@@ -342,12 +335,7 @@ pub(crate) fn reserve_player<'r>(
         player_data,
     };
     tracing::info!(target: "gamelift_local", player_session = %id, player = %player.player_id, game_session = %player.game_session_arn, status = "RESERVED", "player session RESERVED");
-    region.players.insert(id.clone(), player);
-    region
-        .players_by_player_id
-        .entry(player_id)
-        .or_default()
-        .push(id.clone());
+    region.insert_player(player);
     extra.add_timer(
         extra
             .now

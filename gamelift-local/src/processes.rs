@@ -701,11 +701,7 @@ fn describe_player_sessions(
             .filter_map(|id| region.players.get(id))
             .collect()
     } else if let Some(player) = &body.player_id {
-        region
-            .players_by_player_id
-            .get(player)
-            .map(|ids| ids.iter().filter_map(|id| region.players.get(id)).collect())
-            .unwrap_or_default()
+        region.player_sessions_of(player).collect()
     } else {
         return Err(ActionError::bad(
             "one of GameSessionId, PlayerId or PlayerSessionId is required",

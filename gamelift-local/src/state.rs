@@ -5,15 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::search::{self, Filter, Operand, Searchable, Sort};
-use crate::wire::Value;
 
 /// The account id used in ARNs.
 pub const ACCOUNT: &str = "000000000000";
-
-/// Seconds since the epoch, as the wire formats carry timestamps.
-pub fn seconds(millis: u64) -> Value {
-    Value::Timestamp(millis as f64 / 1000.0)
-}
 
 /// A game session status. ACTIVATING, TERMINATING and ERROR arise only with connected server
 /// processes; with `--auto-activate` sessions start ACTIVE.
@@ -75,19 +69,6 @@ pub struct ServerProcess {
     pub concurrent_executions: u32,
 }
 
-impl ServerProcess {
-    /// The `ServerProcess` structure.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with("LaunchPath", &self.launch_path)
-            .with_opt("Parameters", self.parameters.as_ref())
-            .with(
-                "ConcurrentExecutions",
-                i64::from(self.concurrent_executions),
-            )
-    }
-}
-
 /// A fleet's runtime configuration: what server processes run on each compute.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuntimeConfiguration {
@@ -99,94 +80,11 @@ pub struct RuntimeConfiguration {
     pub activation_timeout_seconds: Option<i64>,
 }
 
-impl RuntimeConfiguration {
-    /// The `RuntimeConfiguration` structure.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with(
-                "ServerProcesses",
-                self.server_processes
-                    .iter()
-                    .map(ServerProcess::to_value)
-                    .collect::<Vec<_>>(),
-            )
-            .with_opt(
-                "MaxConcurrentGameSessionActivations",
-                self.max_concurrent_activations,
-            )
-            .with_opt(
-                "GameSessionActivationTimeoutSeconds",
-                self.activation_timeout_seconds,
-            )
-    }
-}
-
-impl Fleet {
-    /// `FleetAttributes`.
-    pub fn attributes(&self) -> Value {
-        let mut value = Value::map()
-            .with("FleetId", &self.id)
-            .with("FleetArn", &self.arn)
-            .with("Name", &self.name)
-            .with_opt("Description", self.description.as_ref())
-            .with("CreationTime", seconds(self.creation_millis))
-            .with("Status", "ACTIVE")
-            .with("ComputeType", "ANYWHERE")
-            .with("NewGameSessionProtectionPolicy", &self.protection)
-            .with(
-                "MetricGroups",
-                self.metric_groups
-                    .iter()
-                    .map(Value::from)
-                    .collect::<Vec<_>>(),
-            )
-            .with(
-                "CertificateConfiguration",
-                Value::map().with("CertificateType", "DISABLED"),
-            );
-        if let Some(cost) = &self.cost {
-            value.push("AnywhereConfiguration", Value::map().with("Cost", cost));
-        }
-        if let Some((per_creator, minutes)) = self.creation_limit {
-            value.push(
-                "ResourceCreationLimitPolicy",
-                Value::map()
-                    .with("NewGameSessionsPerCreator", per_creator)
-                    .with("PolicyPeriodInMinutes", minutes),
-            );
-        }
-        value
-    }
-
-    /// `LocationStates`.
-    pub fn location_states(&self) -> Value {
-        Value::List(
-            self.locations
-                .iter()
-                .map(|location| {
-                    Value::map()
-                        .with("Location", location)
-                        .with("Status", "ACTIVE")
-                })
-                .collect(),
-        )
-    }
-}
-
 /// A custom location.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub name: String,
     pub arn: String,
-}
-
-impl Location {
-    /// `LocationModel`.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with("LocationName", &self.name)
-            .with("LocationArn", &self.arn)
-    }
 }
 
 /// A registered compute.
@@ -201,23 +99,6 @@ pub struct Compute {
     pub location: String,
     pub creation_millis: u64,
     pub sdk_endpoint: String,
-}
-
-impl Compute {
-    /// `Compute`.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with("FleetId", &self.fleet_id)
-            .with("FleetArn", &self.fleet_arn)
-            .with("ComputeName", &self.name)
-            .with("ComputeArn", &self.arn)
-            .with_opt("IpAddress", self.ip_address.as_ref())
-            .with_opt("DnsName", self.dns_name.as_ref())
-            .with("ComputeStatus", "ACTIVE")
-            .with("Location", &self.location)
-            .with("CreationTime", seconds(self.creation_millis))
-            .with("GameLiftServiceSdkEndpoint", &self.sdk_endpoint)
-    }
 }
 
 /// An auth token handed out by GetComputeAuthToken.
@@ -241,24 +122,6 @@ pub struct Alias {
     pub creation_millis: u64,
 }
 
-impl Alias {
-    /// `Alias`.
-    pub fn to_value(&self) -> Value {
-        let strategy = Value::map()
-            .with("Type", if self.terminal { "TERMINAL" } else { "SIMPLE" })
-            .with_opt("FleetId", self.fleet_id.as_ref())
-            .with_opt("Message", self.message.as_ref());
-        Value::map()
-            .with("AliasId", &self.id)
-            .with("Name", &self.name)
-            .with("AliasArn", &self.arn)
-            .with_opt("Description", self.description.as_ref())
-            .with("RoutingStrategy", strategy)
-            .with("CreationTime", seconds(self.creation_millis))
-            .with("LastUpdatedTime", seconds(self.creation_millis))
-    }
-}
-
 /// A game session queue.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Queue {
@@ -272,62 +135,6 @@ pub struct Queue {
     pub latency_policies: Vec<(i64, Option<i64>)>,
     pub custom_event_data: Option<String>,
     pub notification_target: Option<String>,
-}
-
-impl Queue {
-    /// `GameSessionQueue`.
-    pub fn to_value(&self) -> Value {
-        let mut value = Value::map()
-            .with("Name", &self.name)
-            .with("GameSessionQueueArn", &self.arn)
-            .with("TimeoutInSeconds", self.timeout_seconds)
-            .with(
-                "Destinations",
-                self.destinations
-                    .iter()
-                    .map(|arn| Value::map().with("DestinationArn", arn))
-                    .collect::<Vec<_>>(),
-            )
-            .with(
-                "PlayerLatencyPolicies",
-                self.latency_policies
-                    .iter()
-                    .map(|(max, duration)| {
-                        Value::map()
-                            .with("MaximumIndividualPlayerLatencyMilliseconds", *max)
-                            .with_opt("PolicyDurationSeconds", *duration)
-                    })
-                    .collect::<Vec<_>>(),
-            )
-            .with_opt("CustomEventData", self.custom_event_data.as_ref())
-            .with_opt("NotificationTarget", self.notification_target.as_ref());
-        if let Some(allowed) = &self.allowed_locations {
-            value.push(
-                "FilterConfiguration",
-                Value::map().with(
-                    "AllowedLocations",
-                    allowed.iter().map(Value::from).collect::<Vec<_>>(),
-                ),
-            );
-        }
-        if self.priority_order.is_some() || self.location_order.is_some() {
-            let mut priority = Value::map();
-            if let Some(order) = &self.priority_order {
-                priority.push(
-                    "PriorityOrder",
-                    order.iter().map(Value::from).collect::<Vec<_>>(),
-                );
-            }
-            if let Some(order) = &self.location_order {
-                priority.push(
-                    "LocationOrder",
-                    order.iter().map(Value::from).collect::<Vec<_>>(),
-                );
-            }
-            value.push("PriorityConfiguration", priority);
-        }
-        value
-    }
 }
 
 /// A placement status.
@@ -410,44 +217,6 @@ pub struct GameSession {
 }
 
 impl GameSession {
-    /// `GameSession`.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with("GameSessionId", &self.arn)
-            .with_opt("Name", self.name.as_ref())
-            .with("FleetId", &self.fleet_id)
-            .with("FleetArn", &self.fleet_arn)
-            .with("CreationTime", seconds(self.creation_millis))
-            .with_opt("TerminationTime", self.termination_millis.map(seconds))
-            .with("CurrentPlayerSessionCount", self.slots_used)
-            .with("MaximumPlayerSessionCount", self.maximum_players)
-            .with("Status", self.status.as_str())
-            .with_opt("StatusReason", self.status_reason)
-            .with(
-                "GameProperties",
-                self.properties
-                    .iter()
-                    .map(|(key, value)| Value::map().with("Key", key).with("Value", value))
-                    .collect::<Vec<_>>(),
-            )
-            .with("IpAddress", &self.ip_address)
-            .with_opt("DnsName", self.dns_name.as_ref())
-            .with("Port", self.port)
-            .with(
-                "PlayerSessionCreationPolicy",
-                if self.accept_players {
-                    "ACCEPT_ALL"
-                } else {
-                    "DENY_ALL"
-                },
-            )
-            .with_opt("CreatorId", self.creator_id.as_ref())
-            .with_opt("GameSessionData", self.game_session_data.as_ref())
-            .with_opt("MatchmakerData", self.matchmaker_data.as_ref())
-            .with("Location", &self.location)
-            .with_opt("ComputeName", self.compute_name.as_ref())
-    }
-
     /// Whether the search index should hold this session.
     fn searchable(&self) -> bool {
         self.status == GameSessionStatus::Active
@@ -493,25 +262,6 @@ pub struct PlayerSession {
     pub dns_name: Option<String>,
     pub port: u16,
     pub player_data: Option<String>,
-}
-
-impl PlayerSession {
-    /// `PlayerSession`.
-    pub fn to_value(&self) -> Value {
-        Value::map()
-            .with("PlayerSessionId", &self.id)
-            .with("PlayerId", &self.player_id)
-            .with("GameSessionId", &self.game_session_arn)
-            .with("FleetId", &self.fleet_id)
-            .with("FleetArn", &self.fleet_arn)
-            .with("CreationTime", seconds(self.creation_millis))
-            .with_opt("TerminationTime", self.termination_millis.map(seconds))
-            .with("Status", self.status.as_str())
-            .with("IpAddress", &self.ip_address)
-            .with_opt("DnsName", self.dns_name.as_ref())
-            .with("Port", self.port)
-            .with_opt("PlayerData", self.player_data.as_ref())
-    }
 }
 
 /// The search index of one fleet's ACTIVE game sessions, by sequence number.
@@ -740,10 +490,12 @@ pub struct Region {
     pub invites: HashMap<String, Invite>,
     /// Match backfill tickets: ticket id -> game session ARN.
     pub backfill_tickets: HashMap<String, String>,
-    /// Game sessions of each fleet, by sequence number (all statuses).
-    pub sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,
+    /// Game sessions of each fleet, by sequence number (all statuses); kept by
+    /// [`Region::insert_session`].
+    sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,
     pub players: HashMap<String, PlayerSession>,
-    pub players_by_player_id: HashMap<String, Vec<String>>,
+    /// Player session ids of each player; kept by [`Region::insert_player`].
+    players_by_player_id: HashMap<String, Vec<String>>,
     /// (fleet, custom ID string) -> game session ARN.
     pub idempotency: HashMap<(String, String), String>,
     /// Derived from `sessions`; rebuilt after loading.
@@ -776,6 +528,36 @@ impl Region {
                     .insert(session);
             }
         }
+    }
+
+    /// A fleet's game sessions (every status), oldest first.
+    pub fn fleet_sessions<'r>(&'r self, fleet_id: &str) -> impl Iterator<Item = &'r GameSession> {
+        self.sessions_by_fleet
+            .get(fleet_id)
+            .into_iter()
+            .flat_map(|by_seq| by_seq.values())
+            .filter_map(|arn| self.sessions.get(arn))
+    }
+
+    /// A player's player sessions, oldest first.
+    pub fn player_sessions_of<'r>(
+        &'r self,
+        player_id: &str,
+    ) -> impl Iterator<Item = &'r PlayerSession> {
+        self.players_by_player_id
+            .get(player_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.players.get(id))
+    }
+
+    /// Adds a new player session, indexed by its player.
+    pub fn insert_player(&mut self, player: PlayerSession) {
+        self.players_by_player_id
+            .entry(player.player_id.clone())
+            .or_default()
+            .push(player.id.clone());
+        self.players.insert(player.id.clone(), player);
     }
 
     /// Adds a new game session.
@@ -993,16 +775,6 @@ pub struct Invite {
     pub game_session_arn: String,
     /// When it was sent, for ordering.
     pub seq: u64,
-}
-
-impl Invite {
-    pub(crate) fn to_value(&self) -> Value {
-        Value::map()
-            .with("InviteId", &self.id)
-            .with("From", &self.from)
-            .with("To", &self.to)
-            .with("GameSessionId", &self.game_session_arn)
-    }
 }
 
 /// Everything the service holds: the Regions, the pending timers and the issued tokens.

@@ -143,18 +143,11 @@ impl Service {
                 return Err(ServiceError::not_found(format!("Fleet {fleet_id} not found.")));
             }
             let live = region
-                .sessions_by_fleet
-                .get(&fleet_id)
-                .map(|by_seq| {
-                    by_seq
-                        .values()
-                        .filter_map(|arn| region.sessions.get(arn))
-                        .filter(|s| {
-                            matches!(s.status, GameSessionStatus::Active | GameSessionStatus::Activating)
-                        })
-                        .count()
+                .fleet_sessions(&fleet_id)
+                .filter(|s| {
+                    matches!(s.status, GameSessionStatus::Active | GameSessionStatus::Activating)
                 })
-                .unwrap_or(0);
+                .count();
             if live > 0 {
                 return Err(ServiceError::new(ErrorCode::InvalidFleetStatus,
                     format!("Fleet {fleet_id} still has {live} active game sessions; terminate them first."),

@@ -95,16 +95,7 @@ impl Service {
                 }
                 None => {
                     let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
-                    region
-                        .sessions_by_fleet
-                        .get(&fleet_id)
-                        .map(|by_seq| {
-                            by_seq
-                                .values()
-                                .filter_map(|arn| region.sessions.get(arn))
-                                .collect()
-                        })
-                        .unwrap_or_default()
+                    region.fleet_sessions(&fleet_id).collect()
                 }
             };
             let matching: Vec<&GameSession> = sessions

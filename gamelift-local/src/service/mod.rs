@@ -15,9 +15,10 @@ use crate::search;
 use crate::state::{
     ACCOUNT, Alias, AuthToken, Compute, Fleet, GameSession, GameSessionStatus, Location, Placement,
     PlacementStatus, PlayerSession, Queue, Region, RuntimeConfiguration, ServerProcess, State,
-    Timer, fleet_arn, new_id, seconds, strip_arn,
+    Timer, fleet_arn, new_id, strip_arn,
 };
 use crate::validate::{self as v, Input, Int, Str};
+use crate::views::seconds;
 use crate::wire::Value;
 
 /// Every operation the service answers.

@@ -120,11 +120,7 @@ impl Service {
                         .filter_map(|id| region.players.get(id))
                         .collect()
                 }
-                (None, None, Some(player)) => region
-                    .players_by_player_id
-                    .get(player)
-                    .map(|ids| ids.iter().filter_map(|id| region.players.get(id)).collect())
-                    .unwrap_or_default(),
+                (None, None, Some(player)) => region.player_sessions_of(player).collect(),
                 (None, None, None) => Vec::new(),
             };
             if id.is_none() {
