@@ -251,23 +251,27 @@ impl Service {
         })
     }
 
-    /// Handles one text frame from a process; returns the response frame, if any. A frame that
-    /// is not a JSON object, or whose members have the wrong types, is answered with a 400 error
-    /// frame naming the problem, so the SDK does not wait for its own timeout.
-    /// With the reply comes whether the action may have changed the state (everything but
-    /// heartbeats and reads), so the caller can wait for the change to be on disk.
+    /// Handles one text frame from a process and queues the response frame on `reply_to`. A
+    /// frame that is not a JSON object, or whose members have the wrong types, is answered with
+    /// a 400 error frame naming the problem, so the SDK does not wait for its own timeout.
+    ///
+    /// The reply is queued while the state is still locked, so it goes out before any push the
+    /// action's change leads to (a `CreateGameSession` placed on a process that just became
+    /// ready must reach it after the answer to its `ActivateServerProcess`).
     pub fn process_message(
         &self,
         region: &str,
         process_id: &str,
         text: &str,
-    ) -> Option<(String, bool)> {
+        reply_to: &crate::state::ConnectionLink,
+    ) {
         let frame = match Frame::parse(text) {
             Ok(frame) => frame,
             Err(error) => {
                 tracing::debug!(target: "gamelift_local", process = process_id, %error, "refused a frame");
                 let envelope = Envelope::error(&Envelope::default(), 400, error.to_string());
-                return Some((sdk5::encode(&envelope, &sdk5::Empty {}), false));
+                reply_to.send(sdk5::encode(&envelope, &sdk5::Empty {}));
+                return;
             }
         };
         let request = &frame.envelope;
@@ -275,15 +279,20 @@ impl Service {
         let mut state = self.write_state();
         state.run_timers(now, &self.config);
         let (regions, mut extra) = state.split(now, &self.config);
-        let region_state = regions.get_mut(region)?;
+        let Some(region_state) = regions.get_mut(region) else {
+            return;
+        };
         let retry_key = request
             .request_id
             .as_ref()
             .map(|id| format!("{}\u{0}{id}", request.action));
         if let Some(key) = &retry_key {
-            let process = region_state.processes.get(process_id)?;
+            let Some(process) = region_state.processes.get(process_id) else {
+                return;
+            };
             if let Some((_, answer)) = process.answered.iter().find(|(seen, _)| seen == key) {
-                return Some((answer.clone(), false));
+                reply_to.send(answer.clone());
+                return;
             }
         }
         let result = if request.action.is_empty() {
@@ -291,14 +300,6 @@ impl Service {
         } else {
             handle_action(region_state, &mut extra, process_id, &frame)
         };
-        let changed = result.is_ok()
-            && !matches!(
-                request.action.as_str(),
-                sdk5::HeartbeatServerProcess::ACTION
-                    | sdk5::DescribePlayerSessions::ACTION
-                    | sdk5::GetComputeCertificate::ACTION
-                    | sdk5::GetFleetRoleCredentials::ACTION
-            );
         let answer = match result {
             Ok(payload) => sdk5::encode(&Envelope::success(request), &payload),
             Err(error) => {
@@ -316,7 +317,9 @@ impl Service {
                 process.answered.pop_front();
             }
         }
-        Some((answer, changed))
+        // Queued under the lock: ahead of any push a later change queues.
+        reply_to.send(answer);
+        drop(state);
     }
 
     /// A connection of a process closed. `goodbye`: the process closed it itself, normally (a

@@ -109,6 +109,7 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     // queue), then the Close frame of the handshake, whichever side starts it. A close the
     // service asks for (shutdown, refresh, a client that does not read, idleness) comes after
     // the frames already queued, and also interrupts a write the client does not take.
+    let writer_service = Arc::clone(&service);
     let writing = tokio::spawn(async move {
         let requested_close = |signal: &tokio::sync::watch::Receiver<Option<(u16, String)>>| {
             signal.borrow().clone().map(|(code, reason)| CloseFrame {
@@ -133,9 +134,28 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
                     reason: "closed by gamelift-local".into(),
                 });
             };
-            tokio::select! {
-                sent = writer.send(Message::Text(text.into())) => if sent.is_err() { return },
-                _ = close_signal.changed() => break requested_close(&close_signal),
+            // Everything queued so far goes out once the changes behind it are on disk (with
+            // a state directory; at once without): a process is never told of a change, nor
+            // answered for one, that a crash could take back.
+            let mut batch = vec![text];
+            while let Ok(more) = frames.try_recv() {
+                batch.push(more);
+            }
+            if let Err(error) = writer_service.durable().await {
+                tracing::error!(target: "gamelift_local", %error, "closing a Server SDK connection: its changes could not be written");
+                break Some(CloseFrame {
+                    code: 1011,
+                    reason: "gamelift-local could not write its state".into(),
+                });
+            }
+            for text in batch {
+                tokio::select! {
+                    sent = writer.send(Message::Text(text.into())) => if sent.is_err() { return },
+                    _ = close_signal.changed() => break,
+                }
+            }
+            if close_signal.has_changed().unwrap_or(true) || close_signal.borrow().is_some() {
+                break requested_close(&close_signal);
             }
         };
         let _ = closing.send(true);
@@ -169,20 +189,9 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
         };
         match next {
             Some(Ok(Message::Text(text))) => {
-                if let Some((reply, changed)) =
-                    service.process_message(&region, &process, text.as_str())
-                {
-                    // A change is answered only once it is on disk (with a state directory).
-                    let reply = match changed {
-                        true => match service.durable().await {
-                            Ok(()) => reply,
-                            Err(error) => unwritten(&reply, &error.message),
-                        },
-                        false => reply,
-                    };
-                    // A full queue closes the connection (the client does not read).
-                    link.send(reply);
-                }
+                // The reply is queued in order with pushes; a full queue closes the connection
+                // (the client does not read).
+                service.process_message(&region, &process, text.as_str(), &link);
             }
             Some(Ok(Message::Binary(_))) => {
                 link.send(binary_refusal());
@@ -206,15 +215,6 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     service.connection_closed(&region, &process, connection, goodbye);
     // Let the writer finish the handshake (it is bounded by CLOSE_TIMEOUT).
     let _ = writing.await;
-}
-
-/// The error frame that replaces `reply` when its change could not be written.
-fn unwritten(reply: &str, message: &str) -> String {
-    let request = sdk5_protocol::Frame::parse(reply)
-        .map(|frame| frame.envelope)
-        .unwrap_or_default();
-    let envelope = sdk5_protocol::Envelope::error(&request, 500, message);
-    sdk5_protocol::encode(&envelope, &sdk5_protocol::Empty {})
 }
 
 /// The error frame for a binary frame: the protocol is JSON text.
