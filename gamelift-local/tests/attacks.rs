@@ -32,25 +32,7 @@ async fn lab() -> Lab {
 
 impl Lab {
     async fn token(&self, fleet: &str, compute: &str) -> String {
-        self.client
-            .register_compute()
-            .fleet_id(fleet)
-            .compute_name(compute)
-            .ip_address("127.0.0.1")
-            .location(LOCATION)
-            .send()
-            .await
-            .unwrap();
-        self.client
-            .get_compute_auth_token()
-            .fleet_id(fleet)
-            .compute_name(compute)
-            .send()
-            .await
-            .unwrap()
-            .auth_token()
-            .unwrap()
-            .to_string()
+        common::compute_token(&self.client, fleet, compute).await
     }
 
     async fn second_fleet(&self) -> String {
@@ -87,27 +69,7 @@ impl Lab {
 
     /// A session on `fleet`, placed on its ready process, activated by `peer`.
     async fn hosted(&self, fleet: &str, peer: &mut Peer) -> String {
-        let arn = self
-            .client
-            .create_game_session()
-            .fleet_id(fleet)
-            .location(LOCATION)
-            .maximum_player_session_count(4)
-            .send()
-            .await
-            .unwrap()
-            .game_session
-            .unwrap()
-            .game_session_id()
-            .unwrap()
-            .to_string();
-        let push = peer.push().await;
-        assert_eq!(push["Action"], "CreateGameSession");
-        let activated = peer
-            .request("ActivateGameSession", json!({"GameSessionId": arn}))
-            .await;
-        assert_eq!(activated["StatusCode"], 200);
-        arn
+        common::hosted_session(&self.client, fleet, peer).await
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_gamelift::types::{GameSessionStatus, PlayerSessionStatus};
 use common::peer::{Peer, url};
-use common::{FLEET, LOCATION, client_for};
+use common::{FLEET, client_for};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
@@ -65,25 +65,7 @@ impl Service {
 }
 
 async fn token(client: &aws_sdk_gamelift::Client, compute: &str) -> String {
-    client
-        .register_compute()
-        .fleet_id(FLEET)
-        .compute_name(compute)
-        .ip_address("127.0.0.1")
-        .location(LOCATION)
-        .send()
-        .await
-        .unwrap();
-    client
-        .get_compute_auth_token()
-        .fleet_id(FLEET)
-        .compute_name(compute)
-        .send()
-        .await
-        .unwrap()
-        .auth_token()
-        .unwrap()
-        .to_string()
+    common::compute_token(client, FLEET, compute).await
 }
 
 async fn session_status(client: &aws_sdk_gamelift::Client, arn: &str) -> GameSessionStatus {
@@ -100,25 +82,7 @@ async fn session_status(client: &aws_sdk_gamelift::Client, arn: &str) -> GameSes
 }
 
 async fn hosted(client: &aws_sdk_gamelift::Client, peer: &mut Peer) -> String {
-    let arn = client
-        .create_game_session()
-        .fleet_id(FLEET)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
-        .send()
-        .await
-        .unwrap()
-        .game_session
-        .unwrap()
-        .game_session_id()
-        .unwrap()
-        .to_string();
-    assert_eq!(peer.push().await["Action"], "CreateGameSession");
-    let reply = peer
-        .request("ActivateGameSession", json!({"GameSessionId": arn}))
-        .await;
-    assert_eq!(reply["StatusCode"], 200);
-    arn
+    common::hosted_session(client, FLEET, peer).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,25 +97,7 @@ impl Lab {
 
     /// Registers `compute` in the default fleet and returns an auth token for it.
     async fn compute_token(&self, compute: &str) -> String {
-        self.client
-            .register_compute()
-            .fleet_id(FLEET)
-            .compute_name(compute)
-            .ip_address("127.0.0.1")
-            .location(LOCATION)
-            .send()
-            .await
-            .unwrap();
-        self.client
-            .get_compute_auth_token()
-            .fleet_id(FLEET)
-            .compute_name(compute)
-            .send()
-            .await
-            .unwrap()
-            .auth_token()
-            .unwrap()
-            .to_string()
+        common::compute_token(&self.client, FLEET, compute).await
     }
 
     /// Runs due timers now (the background tick does it within 250 ms anyway).

@@ -110,3 +110,54 @@ impl Local {
             .expect("a game session")
     }
 }
+
+/// Registers `compute` in `fleet` (at 127.0.0.1, the default location) and returns an auth token
+/// for it.
+pub async fn compute_token(client: &Client, fleet: &str, compute: &str) -> String {
+    client
+        .register_compute()
+        .fleet_id(fleet)
+        .compute_name(compute)
+        .ip_address("127.0.0.1")
+        .location(LOCATION)
+        .send()
+        .await
+        .unwrap();
+    client
+        .get_compute_auth_token()
+        .fleet_id(fleet)
+        .compute_name(compute)
+        .send()
+        .await
+        .unwrap()
+        .auth_token()
+        .unwrap()
+        .to_string()
+}
+
+/// Creates a session on `fleet`, waits for its placement on `peer`'s process and activates it.
+pub async fn hosted_session(client: &Client, fleet: &str, peer: &mut peer::Peer) -> String {
+    let arn = client
+        .create_game_session()
+        .fleet_id(fleet)
+        .location(LOCATION)
+        .maximum_player_session_count(4)
+        .send()
+        .await
+        .unwrap()
+        .game_session
+        .unwrap()
+        .game_session_id()
+        .unwrap()
+        .to_string();
+    let push = peer.push().await;
+    assert_eq!(push["Action"], "CreateGameSession");
+    let activated = peer
+        .request(
+            "ActivateGameSession",
+            serde_json::json!({"GameSessionId": arn}),
+        )
+        .await;
+    assert_eq!(activated["StatusCode"], 200);
+    arn
+}
