@@ -31,6 +31,9 @@ pub struct ServiceConfig {
     /// How long a Server SDK connection may stay silent before it is closed (1008). The SDKs
     /// heartbeat every minute.
     pub websocket_idle_timeout_millis: u64,
+    /// Frames a Server SDK connection may send per second, sustained; bursts of twice as many
+    /// are taken at once. Beyond it the service reads more slowly (TCP pushes back).
+    pub websocket_frame_rate: u32,
     /// Connections open at once (HTTP and WebSocket together); more are refused.
     pub max_connections: usize,
     /// Time a client has to complete a TLS handshake.
@@ -64,6 +67,7 @@ impl Default for ServiceConfig {
             reconnect_grace_millis: 30_000,
             termination_grace_millis: 300_000,
             websocket_idle_timeout_millis: 300_000,
+            websocket_frame_rate: 100,
             max_connections: 4096,
             tls_handshake_timeout_millis: 10_000,
             http_header_timeout_millis: 30_000,

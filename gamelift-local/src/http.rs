@@ -197,7 +197,19 @@ pub async fn handle(State(service): State<Arc<Service>>, request: Request) -> Re
         Err(error) => return respond(protocol, Err(ServiceError::serialization(error.0))),
     };
     let region = region_from_authorization(headers);
-    let mut result = service.call(&operation, region.as_deref(), &input);
+    let mut result = if Service::walks(&operation) {
+        let (service, operation) = (Arc::clone(&service), operation.clone());
+        tokio::task::spawn_blocking(move || service.call(&operation, region.as_deref(), &input))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ServiceError::new(
+                    ErrorCode::InternalService,
+                    "the request could not be completed",
+                ))
+            })
+    } else {
+        service.call(&operation, region.as_deref(), &input)
+    };
     // A change is answered only once it is on disk (with a state directory).
     if result.is_ok()
         && Service::changes_state(&operation)

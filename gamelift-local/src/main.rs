@@ -71,6 +71,10 @@ struct Args {
     /// every 60 s).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     websocket_idle_timeout: u64,
+    /// Frames a Server SDK connection may send per second (bursts of twice as many); beyond it
+    /// the service reads that connection more slowly.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    websocket_frame_rate: u32,
     /// Directory holding the state (fleets, computes, tokens, sessions, placements...), so it
     /// survives a restart. Default: gamelift-local under $XDG_DATA_HOME, or ~/.local/share.
     #[arg(
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
             .http_body_timeout(Duration::from_secs(args.body_timeout))
             .tls_handshake_timeout(Duration::from_secs(args.tls_handshake_timeout))
             .websocket_idle_timeout(Duration::from_secs(args.websocket_idle_timeout))
+            .websocket_frame_rate(args.websocket_frame_rate)
             .launch_stop_grace(Duration::from_secs(args.launch_stop_grace));
         let state_directory = if args.in_memory {
             None

@@ -241,6 +241,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Frames a Server SDK connection may send per second, sustained (bursts of twice as many
+    /// are taken at once); beyond that the service reads its frames more slowly, so one process
+    /// cannot take the service's time from the others. Default 100; the SDKs send about one a
+    /// minute plus one per player accepted.
+    pub fn websocket_frame_rate(mut self, frames_per_second: u32) -> Self {
+        self.config.websocket_frame_rate = frames_per_second.max(1);
+        self
+    }
+
     /// How long a player session may stay RESERVED. Default 60 s.
     pub fn reservation_timeout(mut self, timeout: Duration) -> Self {
         self.config.reservation_timeout_millis = timeout.as_millis() as u64;

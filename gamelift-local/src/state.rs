@@ -532,10 +532,19 @@ impl Region {
 
     /// A fleet's game sessions (every status), oldest first.
     pub fn fleet_sessions<'r>(&'r self, fleet_id: &str) -> impl Iterator<Item = &'r GameSession> {
+        self.fleet_sessions_from(fleet_id, 0)
+    }
+
+    /// A fleet's game sessions (every status) from sequence number `from` on, oldest first.
+    pub fn fleet_sessions_from<'r>(
+        &'r self,
+        fleet_id: &str,
+        from: u64,
+    ) -> impl Iterator<Item = &'r GameSession> {
         self.sessions_by_fleet
             .get(fleet_id)
             .into_iter()
-            .flat_map(|by_seq| by_seq.values())
+            .flat_map(move |by_seq| by_seq.range(from..).map(|(_, arn)| arn))
             .filter_map(|arn| self.sessions.get(arn))
     }
 
@@ -615,7 +624,70 @@ impl Region {
         }
     }
 
-    /// Searches one fleet's ACTIVE game sessions; returns one page and whether more follow.
+    /// The candidate sessions of a search: the narrowest set the filter's equality conditions allow.
+    fn candidates<'a>(&'a self, index: &'a FleetIndex, filter: Option<&Filter>) -> Candidates<'a> {
+        static NONE: BTreeSet<u64> = BTreeSet::new();
+        let Some(filter) = filter else {
+            return Candidates::All;
+        };
+        let mut best: Option<&BTreeSet<u64>> = None;
+        for term in filter.conjuncts() {
+            let Filter::Condition(operand, search::Comparator::Eq, search::Literal::Text(text)) =
+                term
+            else {
+                continue;
+            };
+            let set = match operand {
+                Operand::Property(key) => index
+                    .by_property
+                    .get(&(key.clone(), text.clone()))
+                    .unwrap_or(&NONE),
+                Operand::GameSessionName => index.by_name.get(text).unwrap_or(&NONE),
+                Operand::GameSessionId => {
+                    // An id names at most one session.
+                    return match self.sessions.get(text) {
+                        Some(session) if index.by_seq.contains_key(&session.seq) => {
+                            Candidates::One(session.seq)
+                        }
+                        _ => Candidates::Set(&NONE),
+                    };
+                }
+                _ => continue,
+            };
+            if best.is_none_or(|current| set.len() < current.len()) {
+                best = Some(set);
+            }
+        }
+        best.map_or(Candidates::All, Candidates::Set)
+    }
+
+    /// Candidate sequence numbers after `after`, in creation order.
+    fn candidate_seqs<'a>(
+        index: &'a FleetIndex,
+        candidates: &Candidates<'a>,
+        after: Option<u64>,
+    ) -> Box<dyn DoubleEndedIterator<Item = u64> + 'a> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, Excluded);
+        match candidates {
+            Candidates::All => Box::new(index.by_seq.range((from, Unbounded)).map(|(seq, _)| *seq)),
+            Candidates::Set(set) => Box::new(set.range((from, Unbounded)).copied()),
+            Candidates::One(seq) => Box::new(
+                std::iter::once(*seq).filter(move |seq| after.is_none_or(|after| *seq > after)),
+            ),
+        }
+    }
+
+    fn accepts(session: &GameSession, location: Option<&str>, filter: Option<&Filter>) -> bool {
+        location.is_none_or(|location| session.location == location)
+            && filter.is_none_or(|filter| filter.matches(session))
+    }
+
+    /// Searches one fleet's ACTIVE game sessions in one pass, looking at no more than `budget`
+    /// sessions: returns one page and whether more follow, or `None` when the page needs more
+    /// than the budget (then [`Region::search_keys`] and [`Region::search_page`] do the work in
+    /// bounded steps).
+    #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
         fleet_id: &str,
@@ -624,76 +696,27 @@ impl Region {
         sort: Option<&Sort>,
         offset: usize,
         limit: usize,
-    ) -> (Vec<&GameSession>, bool) {
+        budget: usize,
+    ) -> Option<(Vec<&GameSession>, bool)> {
         let Some(index) = self.index.get(fleet_id) else {
-            return (Vec::new(), false);
+            return Some((Vec::new(), false));
         };
-        let session_at = |seq: &u64| index.by_seq.get(seq).and_then(|arn| self.sessions.get(arn));
-        let accept = |session: &GameSession| {
-            location.is_none_or(|location| session.location == location)
-                && filter.is_none_or(|filter| filter.matches(session))
+        let session_at = |seq: u64| {
+            index
+                .by_seq
+                .get(&seq)
+                .and_then(|arn| self.sessions.get(arn))
         };
         let wanted = offset.saturating_add(limit).saturating_add(1);
-
-        // Narrow with the most selective equality condition the filter requires.
-        let empty = BTreeSet::new();
-        let mut single = BTreeSet::new();
-        let candidates: Option<&BTreeSet<u64>> =
-            filter.and_then(|filter| {
-                let mut best: Option<&BTreeSet<u64>> = None;
-                for term in filter.conjuncts() {
-                    let Filter::Condition(
-                        operand,
-                        search::Comparator::Eq,
-                        search::Literal::Text(text),
-                    ) = term
-                    else {
-                        continue;
-                    };
-                    let set = match operand {
-                        Operand::Property(key) => index
-                            .by_property
-                            .get(&(key.clone(), text.clone()))
-                            .unwrap_or(&empty),
-                        Operand::GameSessionName => index.by_name.get(text).unwrap_or(&empty),
-                        Operand::GameSessionId => {
-                            if let Some(session) = self.sessions.get(text)
-                                && index.by_seq.contains_key(&session.seq)
-                                && single.is_empty()
-                            {
-                                single.insert(session.seq);
-                            }
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    if best.is_none_or(|current| set.len() < current.len()) {
-                        best = Some(set);
-                    }
-                }
-                best
-            });
-        let candidates = if !single.is_empty() {
-            Some(&single)
-        } else if filter.is_some_and(|filter| {
-            filter.conjuncts().iter().any(|term| {
-                matches!(
-                    term,
-                    Filter::Condition(Operand::GameSessionId, search::Comparator::Eq, _)
-                )
-            })
-        }) {
-            Some(&empty)
-        } else {
-            candidates
+        let candidates = self.candidates(index, filter);
+        let candidate_count = match candidates {
+            Candidates::All => index.by_seq.len(),
+            Candidates::Set(set) => set.len(),
+            Candidates::One(_) => 1,
         };
+        let all_seqs = Self::candidate_seqs(index, &candidates, None);
 
         // Walk sessions in the requested order, as lazily as the order allows.
-        let all_seqs: Box<dyn DoubleEndedIterator<Item = &u64> + '_> = match candidates {
-            Some(set) => Box::new(set.iter()),
-            None => Box::new(index.by_seq.keys()),
-        };
-        let candidate_count = candidates.map_or(index.by_seq.len(), BTreeSet::len);
         let ordered: Box<dyn Iterator<Item = &GameSession> + '_> = match sort {
             None => Box::new(all_seqs.filter_map(session_at)),
             Some(sort) if sort.operand == Operand::CreationTimeMillis => {
@@ -716,22 +739,32 @@ impl Region {
                     &index.by_maximum
                 };
                 if sort.ascending {
-                    Box::new(set.iter().filter_map(move |(_, seq)| session_at(seq)))
+                    Box::new(set.iter().filter_map(move |(_, seq)| session_at(*seq)))
                 } else {
-                    Box::new(set.iter().rev().filter_map(move |(_, seq)| session_at(seq)))
+                    Box::new(
+                        set.iter()
+                            .rev()
+                            .filter_map(move |(_, seq)| session_at(*seq)),
+                    )
                 }
             }
             Some(sort) => {
+                if candidate_count > budget {
+                    return None;
+                }
                 let sessions: Vec<&GameSession> = all_seqs
                     .filter_map(session_at)
-                    .filter(|s| accept(s))
+                    .filter(|s| Self::accepts(s, location, filter))
                     .collect();
                 Box::new(sort_sessions(sessions, sort).into_iter())
             }
         };
         let mut out: Vec<&GameSession> = Vec::new();
-        for session in ordered {
-            if accept(session) {
+        for (looked, session) in ordered.enumerate() {
+            if looked >= budget {
+                return None;
+            }
+            if Self::accepts(session, location, filter) {
                 out.push(session);
                 if out.len() >= wanted {
                     break;
@@ -740,8 +773,145 @@ impl Region {
         }
         let more = out.len() > offset.saturating_add(limit);
         let page = out.into_iter().skip(offset).take(limit).collect();
-        (page, more)
+        Some((page, more))
     }
+
+    /// One bounded step of a search too large for one pass: the sort keys of the matching
+    /// sessions among the next `step` candidates after sequence `after`, and where the next step
+    /// starts (`None` when the walk is over).
+    pub fn search_keys(
+        &self,
+        fleet_id: &str,
+        location: Option<&str>,
+        filter: Option<&Filter>,
+        sort: Option<&Sort>,
+        after: Option<u64>,
+        step: usize,
+    ) -> (Vec<SearchKey>, Option<u64>) {
+        let Some(index) = self.index.get(fleet_id) else {
+            return (Vec::new(), None);
+        };
+        let candidates = self.candidates(index, filter);
+        let mut keys = Vec::new();
+        let mut last = None;
+        for seq in Self::candidate_seqs(index, &candidates, after).take(step) {
+            last = Some(seq);
+            let Some(session) = index
+                .by_seq
+                .get(&seq)
+                .and_then(|arn| self.sessions.get(arn))
+            else {
+                continue;
+            };
+            if Self::accepts(session, location, filter) {
+                keys.push(SearchKey {
+                    value: sort.and_then(|sort| {
+                        search::operand_value(&sort.operand, session).map(OwnedSortValue::from)
+                    }),
+                    seq,
+                });
+            }
+        }
+        let more = last.is_some_and(|last| {
+            Self::candidate_seqs(index, &candidates, Some(last))
+                .next()
+                .is_some()
+        });
+        (keys, if more { last } else { None })
+    }
+
+    /// The page at `offset` of sessions `ordered` (the sorted keys of a stepped search), skipping
+    /// sessions that ended or stopped matching since their key was taken; and whether more follow.
+    pub fn search_page(
+        &self,
+        fleet_id: &str,
+        ordered: &[SearchKey],
+        location: Option<&str>,
+        filter: Option<&Filter>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<&GameSession>, bool) {
+        let Some(index) = self.index.get(fleet_id) else {
+            return (Vec::new(), false);
+        };
+        let mut page = Vec::new();
+        let mut rest = ordered.iter().skip(offset);
+        for key in rest.by_ref() {
+            if let Some(session) = index
+                .by_seq
+                .get(&key.seq)
+                .and_then(|arn| self.sessions.get(arn))
+                && Self::accepts(session, location, filter)
+            {
+                page.push(session);
+                if page.len() == limit {
+                    break;
+                }
+            }
+        }
+        (page, rest.next().is_some())
+    }
+}
+
+/// The candidate sessions of a search.
+enum Candidates<'a> {
+    /// Every session of the fleet.
+    All,
+    /// The sessions in an index set.
+    Set(&'a BTreeSet<u64>),
+    /// One session.
+    One(u64),
+}
+
+/// A session's sort key, taken in one step of a stepped search.
+#[derive(Debug, Clone)]
+pub struct SearchKey {
+    /// The sort operand's value (`None` without a sort, or when the session has no value).
+    pub value: Option<OwnedSortValue>,
+    /// The session's sequence number (creation order).
+    pub seq: u64,
+}
+
+/// An owned [`search::SortValue`].
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum OwnedSortValue {
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string.
+    Text(String),
+}
+
+impl From<search::SortValue<'_>> for OwnedSortValue {
+    fn from(value: search::SortValue<'_>) -> Self {
+        match value {
+            search::SortValue::Number(n) => OwnedSortValue::Number(n),
+            search::SortValue::Bool(b) => OwnedSortValue::Bool(b),
+            search::SortValue::Text(t) => OwnedSortValue::Text(t.to_string()),
+        }
+    }
+}
+
+/// Orders the keys of a stepped search as [`sort_sessions`] orders sessions.
+pub fn sort_keys(mut keys: Vec<SearchKey>, sort: Option<&Sort>) -> Vec<SearchKey> {
+    keys.sort_by_key(|key| key.seq);
+    let Some(sort) = sort else {
+        return keys;
+    };
+    let (mut valued, missing): (Vec<SearchKey>, Vec<SearchKey>) =
+        keys.into_iter().partition(|key| key.value.is_some());
+    valued.sort_by(|a, b| {
+        a.value
+            .partial_cmp(&b.value)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.seq.cmp(&b.seq))
+    });
+    if !sort.ascending {
+        valued.reverse();
+    }
+    valued.extend(missing);
+    valued
 }
 
 /// Sorts by `sort`, ties by creation order; sessions without a value come last, in creation order.
@@ -947,8 +1117,34 @@ mod tests {
                     region.update_session(&arn, |s| s.slots_used = players.min(s.maximum_players));
                 }
             }
-            let (page, _) = region.search("fleet-a", location, filter.as_ref(), sort.as_ref(), offset, limit);
+            let (page, more) = region
+                .search("fleet-a", location, filter.as_ref(), sort.as_ref(), offset, limit, usize::MAX)
+                .expect("an unbounded pass finishes");
             let got: Vec<u64> = page.iter().map(|s| s.seq).collect();
+
+            // The stepped search (small steps here) finds the same page.
+            let mut keys = Vec::new();
+            let mut after = None;
+            loop {
+                let (step, next) =
+                    region.search_keys("fleet-a", location, filter.as_ref(), sort.as_ref(), after, 3);
+                keys.extend(step);
+                after = next;
+                if after.is_none() {
+                    break;
+                }
+            }
+            let ordered = sort_keys(keys, sort.as_ref());
+            let (stepped, stepped_more) =
+                region.search_page("fleet-a", &ordered, location, filter.as_ref(), offset, limit);
+            prop_assert_eq!(stepped.iter().map(|s| s.seq).collect::<Vec<_>>(), got.clone());
+            prop_assert_eq!(stepped_more, more);
+            // A pass with a budget too small for the page hands over to the stepped search.
+            if let Some((small, _)) = region.search(
+                "fleet-a", location, filter.as_ref(), sort.as_ref(), offset, limit, 2,
+            ) {
+                prop_assert_eq!(small.iter().map(|s| s.seq).collect::<Vec<_>>(), got.clone());
+            }
 
             let mut all: Vec<&GameSession> = region
                 .sessions

@@ -169,7 +169,15 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
     });
     let mut goodbye = false;
     let mut answer_deadline: Option<tokio::time::Instant> = None;
+    let mut budget = FrameBudget::new(service.config().websocket_frame_rate);
     loop {
+        // Over its frame rate, a connection waits before its next frame is read.
+        if let Some(wait) = budget.wait() {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = sleep_until(answer_deadline) => break,
+            }
+        }
         let next = tokio::select! {
             next = tokio::time::timeout(idle, reader.next()) => match next {
                 Ok(next) => next,
@@ -187,6 +195,7 @@ async fn serve(service: Arc<Service>, admitted: Admitted, socket: WebSocket) {
             }
             _ = sleep_until(answer_deadline) => break,
         };
+        budget.spend();
         match next {
             Some(Ok(Message::Text(text))) => {
                 // The reply is queued in order with pushes; a full queue closes the connection
@@ -225,6 +234,37 @@ fn binary_refusal() -> String {
         "binary frames are not part of the Server SDK 5 protocol; send JSON text frames",
     );
     sdk5_protocol::encode(&envelope, &sdk5_protocol::Empty {})
+}
+
+/// A token bucket over the frames one connection sends: `rate` a second, bursts of `2 * rate`.
+struct FrameBudget {
+    rate: f64,
+    tokens: f64,
+    at: tokio::time::Instant,
+}
+
+impl FrameBudget {
+    fn new(rate: u32) -> Self {
+        let rate = f64::from(rate.max(1));
+        Self {
+            rate,
+            tokens: 2.0 * rate,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    /// How long to wait before the next frame may be read (`None`: at once).
+    fn wait(&mut self) -> Option<Duration> {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(2.0 * self.rate);
+        self.at = now;
+        (self.tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+    }
+
+    fn spend(&mut self) {
+        self.tokens -= 1.0;
+    }
 }
 
 /// Sleeps until `deadline`, or forever without one.

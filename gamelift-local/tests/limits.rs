@@ -170,7 +170,8 @@ async fn a_silent_tls_client_does_not_hold_up_anyone_else() {
 
 #[tokio::test]
 async fn a_server_process_that_never_reads_is_closed_not_buffered() {
-    let server = start(Server::builder()).await;
+    // A frame rate high enough that the bound on replies is what stops it.
+    let server = start(Server::builder().websocket_frame_rate(1_000_000)).await;
     let url = common::peer::url(
         &server.sdk_endpoint(),
         "p-greedy",
@@ -469,4 +470,180 @@ async fn a_huge_creation_limit_period_still_limits() {
         .expect("the first session is within the limit");
     let refused = create().await.unwrap_err();
     assert_eq!(common::code(&refused), "LimitExceededException");
+}
+
+/// Searches and describes over more sessions than one locked step looks at (2048) are done in
+/// bounded steps, and still return exactly the right pages.
+#[tokio::test]
+async fn searches_and_describes_larger_than_one_step_page_correctly() {
+    const SESSIONS: usize = 2300;
+    let local = common::start().await;
+    let names: Vec<String> = (0..SESSIONS)
+        .map(|i| format!("s-{:04}", (i * 7919) % SESSIONS))
+        .collect();
+    futures_util::stream::iter(names.iter().enumerate())
+        .for_each_concurrent(16, |(i, name)| {
+            let client = local.client.clone();
+            async move {
+                client
+                    .create_game_session()
+                    .fleet_id(common::FLEET)
+                    .location(common::LOCATION)
+                    .maximum_player_session_count(1 + (i % 5) as i32)
+                    .name(name)
+                    .send()
+                    .await
+                    .expect("create game session");
+            }
+        })
+        .await;
+
+    // Sorting by name (no index) walks every session in steps and sorts outside the lock.
+    let mut seen = Vec::new();
+    let mut token = None;
+    for _ in 0..SESSIONS {
+        let page = local
+            .client
+            .search_game_sessions()
+            .fleet_id(common::FLEET)
+            .sort_expression("gameSessionName DESC")
+            .limit(20)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        seen.extend(
+            page.game_sessions()
+                .iter()
+                .map(|session| session.name().unwrap().to_string()),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() || seen.len() >= 100 {
+            break;
+        }
+    }
+    let mut expected = names.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(seen, expected[..100]);
+
+    // A filter no session matches walks everything, in steps, and answers with nothing.
+    let none = local
+        .client
+        .search_game_sessions()
+        .fleet_id(common::FLEET)
+        .filter_expression("maximumSessions > 100")
+        .send()
+        .await
+        .unwrap();
+    assert!(none.game_sessions().is_empty() && none.next_token().is_none());
+
+    // DescribeGameSessions pages through every session exactly once, in creation order, with a
+    // status filter that skips some of them.
+    let first = local
+        .client
+        .describe_game_sessions()
+        .fleet_id(common::FLEET)
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    let ended = first.game_sessions()[0]
+        .game_session_id()
+        .unwrap()
+        .to_string();
+    local
+        .client
+        .terminate_game_session()
+        .game_session_id(&ended)
+        .termination_mode(aws_sdk_gamelift::types::TerminationMode::ForceTerminate)
+        .send()
+        .await
+        .unwrap();
+    let mut listed = std::collections::BTreeSet::new();
+    let mut token = None;
+    for _ in 0..SESSIONS {
+        let page = local
+            .client
+            .describe_game_sessions()
+            .fleet_id(common::FLEET)
+            .status_filter("ACTIVE")
+            .limit(100)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        for session in page.game_sessions() {
+            assert!(listed.insert(session.game_session_id().unwrap().to_string()));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed.len(), SESSIONS - 1);
+    assert!(!listed.contains(&ended));
+    let terminated = local
+        .client
+        .describe_game_sessions()
+        .fleet_id(common::FLEET)
+        .status_filter("TERMINATED")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(terminated.game_sessions().len(), 1);
+    assert!(terminated.next_token().is_none());
+}
+
+/// A process that sends frames faster than its frame rate is read more slowly: the replies it
+/// gets never outrun the rate (plus the burst), measured against the time that actually passed.
+#[tokio::test]
+async fn a_process_flooding_frames_is_read_at_its_frame_rate() {
+    const RATE: u32 = 5;
+    let server = start(Server::builder().websocket_frame_rate(RATE)).await;
+    let url = common::peer::url(
+        &server.sdk_endpoint(),
+        "p-flood",
+        common::FLEET,
+        "host-1",
+        None,
+        "idem-flood",
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut sink, mut replies) = socket.split();
+    let started = tokio::time::Instant::now();
+    let sending = tokio::spawn(async move {
+        for index in 0..200 {
+            let frame = json!({"Action": "HeartbeatServerProcess", "RequestId": format!("r-{index}"), "HealthStatus": true});
+            if sink
+                .send(Message::Text(frame.to_string().into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        sink
+    });
+    let mut answered = 0u32;
+    let window = Duration::from_secs(2);
+    while let Ok(Some(Ok(reply))) = tokio::time::timeout_at(started + window, replies.next()).await
+    {
+        if let Message::Text(text) = reply {
+            let reply: Value = serde_json::from_str(text.as_str()).unwrap();
+            assert_eq!(reply["StatusCode"], 200, "{reply}");
+            answered += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let allowed = 2 * RATE + (f64::from(RATE) * elapsed).ceil() as u32 + 1;
+    assert!(answered >= 1, "the connection is served");
+    assert!(
+        answered <= allowed,
+        "{answered} replies in {elapsed:.2} s; the rate allows {allowed}"
+    );
+    // The connection is still open and served, just slowly.
+    let more = tokio::time::timeout(Duration::from_secs(20), replies.next()).await;
+    assert!(matches!(more, Ok(Some(Ok(Message::Text(_))))));
+    sending.abort();
 }

@@ -17,6 +17,7 @@
 
 pub mod anywhere;
 pub mod client;
+pub mod load;
 pub mod narrative;
 pub mod protocol;
 pub mod server;

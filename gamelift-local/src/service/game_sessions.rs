@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// How many game sessions one locked step of a long walk looks at.
+const SCAN_STEP: usize = 2048;
+
+/// A game session as `DescribeGameSessions` (or, with `details`, `DescribeGameSessionDetails`)
+/// lists it.
+fn session_item(session: &GameSession, details: bool) -> Value {
+    if details {
+        Value::map()
+            .with("GameSession", session.to_value())
+            .with("ProtectionPolicy", &session.protection)
+    } else {
+        session.to_value()
+    }
+}
+
 impl Service {
     // ----- game sessions ---------------------------------------------------------------------
 
@@ -85,48 +100,69 @@ impl Service {
             reader.reject("give either FleetId or AliasId, not both".to_string());
         }
         reader.finish()?;
-        self.with_region(region, |region, _| {
-            let sessions: Vec<&GameSession> = match &game_session {
-                Some(arn) => {
-                    let session = region.sessions.get(arn).ok_or_else(|| {
-                        ServiceError::not_found(format!("Game session {arn} not found."))
-                    })?;
-                    vec![session]
-                }
-                None => {
-                    let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
-                    region.fleet_sessions(&fleet_id).collect()
-                }
-            };
-            let matching: Vec<&GameSession> = sessions
-                .into_iter()
-                .filter(|session| location.as_deref().is_none_or(|l| session.location == l))
-                .filter(|session| {
-                    status
+        let key = if details {
+            "GameSessionDetails"
+        } else {
+            "GameSessions"
+        };
+        if let Some(arn) = &game_session {
+            return self.with_region(region, |region, _| {
+                let session = region.sessions.get(arn).ok_or_else(|| {
+                    ServiceError::not_found(format!("Game session {arn} not found."))
+                })?;
+                let matches = location.as_deref().is_none_or(|l| session.location == l)
+                    && status
                         .as_deref()
-                        .is_none_or(|s| session.status.as_str() == s)
-                })
-                .collect();
-            let (page, next) = paginate(operation, &matching, limit, token.as_deref())?;
-            let items: Vec<Value> = page
-                .iter()
-                .map(|session| {
-                    if details {
-                        Value::map()
-                            .with("GameSession", session.to_value())
-                            .with("ProtectionPolicy", &session.protection)
-                    } else {
-                        session.to_value()
+                        .is_none_or(|s| session.status.as_str() == s);
+                let items: Vec<Value> = if matches {
+                    vec![session_item(session, details)]
+                } else {
+                    Vec::new()
+                };
+                Ok(page_output(key, items, None))
+            });
+        }
+        // A fleet's sessions are walked in bounded steps, the lock released between them; the
+        // token holds the sequence number where the next page starts.
+        let limit = limit.map_or(DEFAULT_LIMIT, |limit| limit.max(1) as usize);
+        let mut from = token_offset(operation, token.as_deref())? as u64;
+        let fleet_id = self.with_region(region, |region, _| {
+            resolve_fleet(region, fleet.as_deref(), alias.as_deref())
+        })?;
+        let mut items: Vec<(u64, Value)> = Vec::new();
+        loop {
+            let walked = self.with_region(region, |region, _| {
+                let mut walked = 0;
+                for session in region.fleet_sessions_from(&fleet_id, from).take(SCAN_STEP) {
+                    walked += 1;
+                    from = session.seq.saturating_add(1);
+                    if location.as_deref().is_none_or(|l| session.location == l)
+                        && status
+                            .as_deref()
+                            .is_none_or(|s| session.status.as_str() == s)
+                    {
+                        items.push((session.seq, session_item(session, details)));
+                        if items.len() > limit {
+                            break;
+                        }
                     }
-                })
-                .collect();
-            let key = if details {
-                "GameSessionDetails"
-            } else {
-                "GameSessions"
-            };
-            Ok(page_output(key, items, next))
-        })
+                }
+                Ok(walked)
+            })?;
+            if items.len() > limit || walked < SCAN_STEP {
+                break;
+            }
+        }
+        let next = (items.len() > limit).then(|| {
+            let (seq, _) = &items[limit];
+            next_token(operation, *seq as usize)
+        });
+        items.truncate(limit);
+        Ok(page_output(
+            key,
+            items.into_iter().map(|(_, item)| item).collect::<Vec<_>>(),
+            next,
+        ))
     }
 
     pub(super) fn search_game_sessions(
@@ -162,24 +198,52 @@ impl Service {
             .map_err(|error| ServiceError::invalid(format!("Invalid SortExpression: {error}")))?;
         let offset = token_offset("SearchGameSessions", token.as_deref())?;
         let limit = limit.map_or(SEARCH_LIMIT, |limit| (limit as usize).min(SEARCH_LIMIT));
-        self.with_region(region, |region, _| {
-            let fleet_id = resolve_fleet(region, fleet.as_deref(), alias.as_deref())?;
-            let (page, more) = region.search(
-                &fleet_id,
-                location.as_deref(),
-                filter.as_ref(),
-                sort.as_ref(),
-                offset,
-                limit,
-            );
+        let fleet_id = self.with_region(region, |region, _| {
+            resolve_fleet(region, fleet.as_deref(), alias.as_deref())
+        })?;
+        let (filter, sort, location) = (filter.as_ref(), sort.as_ref(), location.as_deref());
+        let render = |page: Vec<&GameSession>, more: bool| {
             let next = more.then(|| next_token("SearchGameSessions", offset + page.len()));
-            Ok(page_output(
+            page_output(
                 "GameSessions",
                 page.iter()
                     .map(|session| session.to_value())
                     .collect::<Vec<_>>(),
                 next,
-            ))
+            )
+        };
+        // Most searches finish in one bounded pass under the lock.
+        let one_pass = self.with_region(region, |region, _| {
+            Ok(region
+                .search(&fleet_id, location, filter, sort, offset, limit, SCAN_STEP)
+                .map(|(page, more)| render(page, more)))
+        })?;
+        if let Some(output) = one_pass {
+            return Ok(output);
+        }
+        // The rest take the sort keys in bounded steps, releasing the lock between them, and
+        // sort outside it.
+        let in_creation_order = sort.is_none_or(|sort| {
+            sort.operand == search::Operand::CreationTimeMillis && sort.ascending
+        });
+        let wanted = offset.saturating_add(limit).saturating_add(1);
+        let mut keys = Vec::new();
+        let mut after = None;
+        loop {
+            let (step, next) = self.with_region(region, |region, _| {
+                Ok(region.search_keys(&fleet_id, location, filter, sort, after, SCAN_STEP))
+            })?;
+            keys.extend(step);
+            after = next;
+            if after.is_none() || (in_creation_order && keys.len() >= wanted) {
+                break;
+            }
+        }
+        let ordered = crate::state::sort_keys(keys, sort);
+        self.with_region(region, |region, _| {
+            let (page, more) =
+                region.search_page(&fleet_id, &ordered, location, filter, offset, limit);
+            Ok(render(page, more))
         })
     }
 

@@ -274,6 +274,18 @@ impl Service {
         }
     }
 
+    /// Whether a control-plane operation may walk many sessions (in bounded, locked steps), and
+    /// so runs on a blocking thread rather than holding up the requests that share its worker.
+    pub(crate) fn walks(operation: &str) -> bool {
+        matches!(
+            operation,
+            "SearchGameSessions"
+                | "DescribeGameSessions"
+                | "DescribeGameSessionDetails"
+                | "DescribePlayerSessions"
+        )
+    }
+
     /// Whether a control-plane operation may change the state (and so is answered only once the
     /// change is on disk).
     pub(crate) fn changes_state(operation: &str) -> bool {

@@ -12,8 +12,8 @@
 //! throughput, p50/p99 latencies, errors, and the service's memory; exits 1 on any error.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
-use std::process::{ExitCode, Stdio};
+use std::io::Write;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +23,8 @@ use clap::Parser;
 use gamelift_client::explain::Endpoint;
 use gamelift_server::sdk::{GameLiftServerSdk, ProcessParameters, SdkConfig, ServerParameters};
 use samples::anywhere::{control_plane, describe};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use samples::load::{ChildService, Latencies, bounded, memory_kib, ms, serve};
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,28 +44,6 @@ struct Args {
     /// Run the service (internal: the child process).
     #[arg(long, hide = true)]
     serve: bool,
-}
-
-/// Latencies of one kind of operation.
-#[derive(Default)]
-struct Latencies(Mutex<Vec<Duration>>);
-
-impl Latencies {
-    fn record(&self, latency: Duration) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(latency);
-    }
-    fn percentile(&self, p: f64) -> Duration {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if all.is_empty() {
-            return Duration::ZERO;
-        }
-        all.sort();
-        let index = ((all.len() as f64 - 1.0) * p).round() as usize;
-        all[index]
-    }
 }
 
 /// A progress bar on stderr.
@@ -99,79 +78,6 @@ impl Progress {
             let _ = std::io::stderr().flush();
         }
     }
-}
-
-/// Resident and peak memory of a process, in KiB, from /proc.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-/// The child: gamelift-local on a free port until stdin closes.
-fn serve() -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("loadgen service: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        let server = match gamelift_local::Server::builder()
-            .bind(([127, 0, 0, 1], 0).into())
-            .start()
-            .await
-        {
-            Ok(server) => server,
-            Err(error) => {
-                eprintln!("loadgen service: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
-        println!("LISTENING {}", server.endpoint());
-        let _ = std::io::stdout().flush();
-        // The parent closes stdin when it is done (or dies).
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut line);
-        })
-        .await;
-        server.shutdown().await;
-        ExitCode::SUCCESS
-    })
-}
-
-/// Runs `work(n)` for every `n` below `count`, at most `limit` at once; returns the results in
-/// order (`None` for a task that panicked).
-async fn bounded<T, Fut>(count: usize, limit: usize, work: impl Fn(usize) -> Fut) -> Vec<Option<T>>
-where
-    T: Send + 'static,
-    Fut: Future<Output = T> + Send + 'static,
-{
-    let permits = Arc::new(Semaphore::new(limit.max(1)));
-    let mut tasks = Vec::with_capacity(count);
-    for n in 0..count {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        let task = work(n);
-        tasks.push(tokio::spawn(async move {
-            let _permit = permit;
-            task.await
-        }));
-    }
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        results.push(task.await.ok());
-    }
-    results
 }
 
 /// A player handed to the process hosting their session.
@@ -257,7 +163,7 @@ async fn game_server(
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.serve {
-        return serve();
+        return serve(gamelift_local::Server::builder(), "loadgen");
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -278,24 +184,9 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<bool, String> {
     // The service in a child process, so its memory is its own.
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = std::process::Command::new(exe)
-        .arg("--serve")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the service: {e}"))?;
-    let service_pid = child.id();
-    let mut line = String::new();
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let endpoint = line
-        .strip_prefix("LISTENING ")
-        .ok_or_else(|| format!("the service said {line:?}"))?
-        .trim()
-        .to_string();
+    let service = ChildService::spawn(&["--serve"])?;
+    let service_pid = service.pid;
+    let endpoint = service.endpoint.clone();
     let (idle_rss, _) = memory_kib(service_pid).unwrap_or((0, 0));
 
     let client = control_plane(Some(&endpoint), "us-west-2").await;
@@ -486,11 +377,9 @@ async fn run(args: Args) -> Result<bool, String> {
     for sdk in &processes {
         let _ = sdk.destroy().await;
     }
-    drop(child.stdin.take());
-    let _ = child.wait();
+    service.stop();
 
     let errors = load.errors.load(Ordering::Relaxed);
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!();
     println!(
         "loadgen: {} server processes, {} joins, {} concurrent clients",
