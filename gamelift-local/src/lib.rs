@@ -34,6 +34,7 @@ mod invites;
 pub mod launcher;
 mod lifecycle;
 mod listener;
+mod matchmaking;
 mod persist;
 mod processes;
 #[cfg(feature = "testing")]

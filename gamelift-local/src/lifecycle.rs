@@ -411,7 +411,7 @@ pub(crate) fn try_place(region: &mut Region, extra: &mut Extra<'_>, id: &str) {
             creator: None,
             custom_id: None,
             data: placement.game_session_data.clone(),
-            matchmaker_data: None,
+            matchmaker_data: placement.matchmaker_data.clone(),
         };
         let Ok(arn) = create_session(region, extra, request) else {
             continue;

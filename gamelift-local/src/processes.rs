@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::lifecycle::{Extra, end_hosted_session, give_up_process};
+use crate::matchmaking;
 use crate::service::Service;
 use crate::state::{
     ACCOUNT, Compute, GameSessionStatus, PlayerSessionStatus, Process, ProcessConnection, Region,
@@ -595,21 +596,24 @@ fn handle_action(
             if body.players.is_empty() {
                 return Err(ActionError::bad("Players must list at least one player"));
             }
-            let arn = owned_session(region, process_id, arn)?;
-            let ticket = body
-                .ticket_id
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            if region
-                .backfill_tickets
-                .get(&ticket)
-                .is_some_and(|owner| *owner != arn)
-            {
-                return Err(ActionError::new(
-                    ActionStatus::Conflict,
-                    format!("backfill ticket {ticket} belongs to another game session"),
-                ));
+            if body.players.len() > 199 {
+                return Err(ActionError::bad(format!(
+                    "Players lists {} players; at most 199",
+                    body.players.len()
+                )));
             }
-            region.backfill_tickets.insert(ticket.clone(), arn);
+            let arn = owned_session(region, process_id, arn)?;
+            let players = body.players.iter().map(sdk_player).collect();
+            let ticket = body.ticket_id.filter(|id| !id.is_empty());
+            let ticket = matchmaking::start(
+                region,
+                now,
+                &body.matchmaking_configuration_arn,
+                ticket,
+                players,
+                Some(Some(arn)),
+            )
+            .map_err(refusal)?;
             reply(&sdk5::StartMatchBackfillResponse { ticket_id: ticket })
         }
         sdk5::StopMatchBackfill::ACTION => {
@@ -630,12 +634,15 @@ fn handle_action(
             let ticket = body.ticket_id.as_str();
             // A ticket of another process's session is as unknown to this process as a
             // ticket that never existed.
-            if region.backfill_tickets.get(ticket) != Some(&arn) {
+            let owned = region.matchmaking.tickets.get(ticket).is_some_and(|t| {
+                t.backfill_session.as_deref() == Some(arn.as_str()) && !t.status.terminal()
+            });
+            if !owned {
                 return Err(ActionError::not_found(format!(
                     "backfill ticket {ticket} not found for game session {arn}"
                 )));
             }
-            region.backfill_tickets.remove(ticket);
+            matchmaking::stop(region, extra, ticket).map_err(ActionError::bad)?;
             reply(&sdk5::Empty {})
         }
         sdk5::GetComputeCertificate::ACTION => reply(&sdk5::GetComputeCertificateResponse {
@@ -676,6 +683,44 @@ fn owned_session(region: &Region, process_id: &str, arn: &str) -> Result<String,
         )));
     }
     Ok(arn.to_string())
+}
+
+/// A backfill request's player, as the matchmaker sees them.
+fn sdk_player(player: &sdk5::Player) -> matchmaking::engine::MatchPlayer {
+    use matchmaking::expr::Attr;
+    matchmaking::engine::MatchPlayer {
+        id: player.player_id.clone(),
+        attributes: player
+            .player_attributes
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = match value {
+                    sdk5::AttributeValue::String { s } => Attr::Str(s.clone()),
+                    sdk5::AttributeValue::Double { n } => Attr::Num(*n),
+                    sdk5::AttributeValue::StringList { sl } => Attr::StrList(sl.clone()),
+                    sdk5::AttributeValue::StringDoubleMap { sdm } => Attr::NumMap(sdm.clone()),
+                    sdk5::AttributeValue::None => return None,
+                };
+                Some((name.clone(), value))
+            })
+            .collect(),
+        latency: player
+            .latency_in_ms
+            .iter()
+            .map(|(region, ms)| (region.clone(), *ms as f64))
+            .collect(),
+        team: (!player.team.is_empty()).then(|| player.team.clone()),
+    }
+}
+
+fn refusal(refusal: matchmaking::Refusal) -> ActionError {
+    match refusal {
+        matchmaking::Refusal::NotFound(message) => ActionError::not_found(message),
+        matchmaking::Refusal::Invalid(message) => ActionError::bad(message),
+        matchmaking::Refusal::Conflict(message) => {
+            ActionError::new(ActionStatus::Conflict, message)
+        }
+    }
 }
 
 /// Player sessions of the process's own fleet only: another fleet's sessions and player data are

@@ -418,7 +418,9 @@ impl ServerBuilder {
             let mut interval = tokio::time::interval(Duration::from_millis(250));
             loop {
                 interval.tick().await;
-                ticker_service.tick();
+                // Matchmaking passes can be long: off the request workers.
+                let service = Arc::clone(&ticker_service);
+                let _ = tokio::task::spawn_blocking(move || service.tick()).await;
             }
         });
         let shutdown = async {

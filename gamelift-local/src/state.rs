@@ -178,6 +178,9 @@ pub struct Placement {
     pub game_session_arn: Option<String>,
     pub region: String,
     pub placed_players: Vec<(String, String)>,
+    /// MatchmakerData for the game session (placements FlexMatch makes).
+    #[serde(default)]
+    pub matchmaker_data: Option<String>,
 }
 
 /// A game session.
@@ -488,8 +491,9 @@ pub struct Region {
     pub processes: BTreeMap<String, Process>,
     /// Session invites (the local-only `GameLiftLocal.` extension), by invite id.
     pub invites: HashMap<String, Invite>,
-    /// Match backfill tickets: ticket id -> game session ARN.
-    pub backfill_tickets: HashMap<String, String>,
+    /// Rule sets, matchmaking configurations, tickets and matches.
+    #[serde(default)]
+    pub matchmaking: crate::matchmaking::Matchmaking,
     /// Game sessions of each fleet, by sequence number (all statuses); kept by
     /// [`Region::insert_session`].
     sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,

@@ -46,6 +46,11 @@ patterns! {
     SCRIPT_ID_OR_ARN = r"^(script-\S+|arn:.*:script\/script-\S+)$";
     SNS_ARN = r"^[a-zA-Z0-9:_-]*(\.fifo)?$";
     LAUNCH_PATH = r"^[A-Za-z0-9_:.+\/\\\- ]+$";
+    MATCHMAKING_NAME = r"^[a-zA-Z0-9-\.]*$";
+    CONFIGURATION_NAME_OR_ARN = r"^([a-zA-Z0-9-\.]*|arn:.*:matchmakingconfiguration\/[a-zA-Z0-9-\.]*)$";
+    RULE_SET_NAME_OR_ARN = r"^([a-zA-Z0-9-\.]*|arn:.*:matchmakingruleset\/[a-zA-Z0-9-\.]*)$";
+    TICKET_ID = r"^[a-zA-Z0-9-\.]*$";
+    QUEUE_ARN = r"^[a-zA-Z0-9:/-]+$";
     LAUNCH_PARAMETERS = r#"^[A-Za-z0-9_:.+\/\\\- =@;{},?'\[\]"]+$"#;
 }
 
@@ -360,6 +365,59 @@ impl<'a> Input<'a> {
             );
         }
         Some(value)
+    }
+
+    /// A boolean member.
+    pub fn bool(&mut self, member: &str, required: bool) -> Option<bool> {
+        match self.raw(member) {
+            None => {
+                if required {
+                    self.missing(member);
+                }
+                None
+            }
+            Some(Value::Bool(value)) => Some(*value),
+            Some(other) => {
+                self.wrong_type(member, "a boolean", other);
+                None
+            }
+        }
+    }
+
+    /// A map member (at most `max` entries), each value read by `read` with its key.
+    pub fn map_of<T>(
+        &mut self,
+        member: &str,
+        max: usize,
+        mut read: impl FnMut(&mut Input<'a>, &str, &'a Value) -> Option<T>,
+    ) -> Option<Vec<(String, T)>> {
+        let members = match self.raw(member) {
+            None => return None,
+            Some(Value::Map(members)) => members,
+            Some(other) => {
+                self.wrong_type(member, "a map", other);
+                return None;
+            }
+        };
+        if members.len() > max {
+            self.violation(
+                "'{...}'".into(),
+                member,
+                format!("Member must have at most {max} entries"),
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(members.len());
+        for (name, item) in members {
+            let path = format!("{}.{name}", self.member_path(member));
+            let mut nested = self.nested(item, path);
+            let value = read(&mut nested, name, item);
+            self.absorb(nested);
+            if let Some(value) = value {
+                out.push((name.to_string(), value));
+            }
+        }
+        Some(out)
     }
 
     /// A floating-point member.

@@ -11,8 +11,6 @@ use common::{FLEET, LOCATION, client_for};
 use gamelift_local::{ManualClock, RunningServer, Server};
 use serde_json::json;
 
-const CONFIGURATION: &str = "arn:aws:gamelift:us-west-2:000000000000:matchmakingconfiguration/m";
-
 struct Lab {
     server: RunningServer,
     client: aws_sdk_gamelift::Client,
@@ -215,18 +213,20 @@ async fn a_process_sees_and_changes_only_its_own_fleet_and_game_session() {
     assert_eq!(own["PlayerSessions"][0]["PlayerData"], "secret of tenant a");
 
     // Backfill only for the process's own session, and only its own tickets.
-    let players = json!([{"PlayerId": "p", "PlayerAttributes": {}, "LatencyInMs": {}}]);
+    let configuration = common::matchmaking_configuration(&lab.client, "m").await;
+    let players =
+        json!([{"PlayerId": "p", "Team": "red", "PlayerAttributes": {}, "LatencyInMs": {}}]);
     let foreign = process_b
         .request(
             "StartMatchBackfill",
-            json!({"GameSessionArn": session_a, "MatchmakingConfigurationArn": CONFIGURATION, "Players": players}),
+            json!({"GameSessionArn": session_a, "MatchmakingConfigurationArn": configuration, "Players": players}),
         )
         .await;
     assert_eq!(foreign["StatusCode"], 404, "{foreign}");
     let started = process_a
         .request(
             "StartMatchBackfill",
-            json!({"GameSessionArn": session_a, "MatchmakingConfigurationArn": CONFIGURATION, "Players": players}),
+            json!({"GameSessionArn": session_a, "MatchmakingConfigurationArn": configuration, "Players": players}),
         )
         .await;
     assert_eq!(started["StatusCode"], 200);
@@ -235,7 +235,7 @@ async fn a_process_sees_and_changes_only_its_own_fleet_and_game_session() {
         let stop = process_b
             .request(
                 "StopMatchBackfill",
-                json!({"TicketId": ticket, "GameSessionArn": session, "MatchmakingConfigurationArn": CONFIGURATION}),
+                json!({"TicketId": ticket, "GameSessionArn": session, "MatchmakingConfigurationArn": configuration}),
             )
             .await;
         assert_eq!(stop["StatusCode"], 404, "{stop}");
@@ -243,7 +243,7 @@ async fn a_process_sees_and_changes_only_its_own_fleet_and_game_session() {
     let reuse = process_b
         .request(
             "StartMatchBackfill",
-            json!({"TicketId": ticket, "GameSessionArn": session_b, "MatchmakingConfigurationArn": CONFIGURATION, "Players": players}),
+            json!({"TicketId": ticket, "GameSessionArn": session_b, "MatchmakingConfigurationArn": configuration, "Players": players}),
         )
         .await;
     assert_eq!(
@@ -253,7 +253,7 @@ async fn a_process_sees_and_changes_only_its_own_fleet_and_game_session() {
     let stop = process_a
         .request(
             "StopMatchBackfill",
-            json!({"TicketId": ticket, "GameSessionArn": session_a, "MatchmakingConfigurationArn": CONFIGURATION}),
+            json!({"TicketId": ticket, "GameSessionArn": session_a, "MatchmakingConfigurationArn": configuration}),
         )
         .await;
     assert_eq!(stop["StatusCode"], 200);

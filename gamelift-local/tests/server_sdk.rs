@@ -564,10 +564,11 @@ async fn the_envelope_retries_errors_and_the_remaining_actions() {
     let certificate = peer.request("GetComputeCertificate", json!({})).await;
     assert_eq!(certificate["ComputeName"], "host-1");
 
+    let configuration = common::matchmaking_configuration(&lab.client, "m").await;
     let backfill = peer
         .request(
             "StartMatchBackfill",
-            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": "arn:aws:gamelift:us-west-2:000000000000:matchmakingconfiguration/m", "Players": [{"PlayerId": "p", "Team": "red", "PlayerAttributes": {}, "LatencyInMs": {}}], "TicketId": ""}),
+            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": configuration, "Players": [{"PlayerId": "p", "Team": "red", "PlayerAttributes": {}, "LatencyInMs": {}}], "TicketId": ""}),
         )
         .await;
     assert_eq!(backfill["StatusCode"], 200);
@@ -576,21 +577,28 @@ async fn the_envelope_retries_errors_and_the_remaining_actions() {
     let no_players = peer
         .request(
             "StartMatchBackfill",
-            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": "arn:aws:gamelift:us-west-2:000000000000:matchmakingconfiguration/m", "Players": []}),
+            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": configuration, "Players": []}),
         )
         .await;
     assert_eq!(no_players["StatusCode"], 400);
     let stop = peer
         .request(
             "StopMatchBackfill",
-            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": "arn:aws:gamelift:us-west-2:000000000000:matchmakingconfiguration/m", "TicketId": ticket}),
+            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": configuration, "TicketId": ticket}),
         )
         .await;
     assert_eq!(stop["StatusCode"], 200);
+    // The process hears that its backfill was cancelled, with the ticket.
+    let cancelled = peer.push().await;
+    assert_eq!(
+        cancelled["UpdateReason"], "BACKFILL_CANCELLED",
+        "{cancelled}"
+    );
+    assert_eq!(cancelled["BackfillTicketId"], ticket.as_str());
     let stop_again = peer
         .request(
             "StopMatchBackfill",
-            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": "arn:aws:gamelift:us-west-2:000000000000:matchmakingconfiguration/m", "TicketId": ticket}),
+            json!({"GameSessionArn": arn, "MatchmakingConfigurationArn": configuration, "TicketId": ticket}),
         )
         .await;
     assert_eq!(stop_again["StatusCode"], 404);

@@ -663,31 +663,53 @@ async fn a_blocking_callback_does_not_hold_up_the_connection() {
     assert_eq!(local.session_status(&arn).await, "ACTIVE");
 }
 
+async fn next_update(
+    updated: &mut mpsc::UnboundedReceiver<gamelift_server::sdk::UpdateGameSession>,
+) -> gamelift_server::sdk::UpdateGameSession {
+    tokio::time::timeout(Duration::from_secs(10), updated.recv())
+        .await
+        .expect("an update within 10 s")
+        .expect("the callback is alive")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backfill_tickets_start_and_stop() {
+async fn backfill_fills_the_session_with_a_matched_player_and_tells_the_process() {
     let local = start().await;
+    let configuration = common::matchmaking_configuration(&local.client, "duel").await;
+    let (updates, mut updated) = mpsc::unbounded_channel();
     let (process, placed) = reporting(7114);
+    let process = process.on_update_game_session(move |update| {
+        let _ = updates.send(update);
+    });
     let (sdk, arn, _placed) = hosting(&local, "process-backfill", process, placed).await;
-    let configuration = "arn:aws:gamelift:us-west-2:123456789012:matchmakingconfiguration/duel";
-    let request = gamelift_server::sdk::StartMatchBackfillRequest {
-        ticket_id: None,
+    let request = |ticket: Option<&str>| gamelift_server::sdk::StartMatchBackfillRequest {
+        ticket_id: ticket.map(str::to_string),
         game_session_arn: arn.clone(),
-        matchmaking_configuration_arn: configuration.into(),
+        matchmaking_configuration_arn: configuration.clone(),
         players: vec![game_session::Player {
             player_id: "player-1".into(),
             team: "red".into(),
             ..Default::default()
         }],
     };
-    let ticket = sdk.start_match_backfill(&request).await.expect("a ticket");
-    assert!(!ticket.is_empty());
+
+    // Started and stopped: the process hears BACKFILL_CANCELLED; the ticket is then finished.
+    let ticket = sdk
+        .start_match_backfill(&request(None))
+        .await
+        .expect("a ticket");
     let stop = gamelift_server::sdk::StopMatchBackfillRequest {
         ticket_id: ticket.clone(),
-        game_session_arn: arn,
-        matchmaking_configuration_arn: configuration.into(),
+        game_session_arn: arn.clone(),
+        matchmaking_configuration_arn: configuration.clone(),
     };
     sdk.stop_match_backfill(&stop).await.expect("stopped");
-    // The ticket is gone: stopping it again is refused by the service.
+    let cancelled = next_update(&mut updated).await;
+    assert_eq!(
+        cancelled.update_reason,
+        gamelift_server::sdk::UpdateReason::BackfillCancelled
+    );
+    assert_eq!(cancelled.backfill_ticket_id, ticket);
     assert_eq!(
         sdk.stop_match_backfill(&stop)
             .await
@@ -695,6 +717,63 @@ async fn backfill_tickets_start_and_stop() {
             .and_then(|e| e.service_kind()),
         Some(ServiceErrorKind::NotFound)
     );
+
+    // Started again, and a player looking for a match fills the open slot on blue.
+    let ticket = sdk
+        .start_match_backfill(&request(Some("backfill-2")))
+        .await
+        .expect("a ticket");
+    assert_eq!(ticket, "backfill-2");
+    local
+        .client
+        .start_matchmaking()
+        .configuration_name("duel")
+        .ticket_id("newcomer")
+        .players(
+            aws_sdk_gamelift::types::Player::builder()
+                .player_id("player-2")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let filled = next_update(&mut updated).await;
+    assert_eq!(
+        filled.update_reason,
+        gamelift_server::sdk::UpdateReason::MatchmakingDataUpdated
+    );
+    assert_eq!(filled.backfill_ticket_id, "backfill-2");
+    let data: serde_json::Value =
+        serde_json::from_str(&filled.game_session.matchmaker_data).expect("MatchmakerData");
+    let teams: Vec<(String, usize)> = data["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["players"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(teams, [("red".to_string(), 1), ("blue".to_string(), 1)]);
+    let newcomer = local
+        .client
+        .describe_matchmaking()
+        .ticket_ids("newcomer")
+        .send()
+        .await
+        .unwrap()
+        .ticket_list()[0]
+        .clone();
+    let info = newcomer
+        .game_session_connection_info()
+        .expect("connection info");
+    assert_eq!(info.game_session_arn(), Some(arn.as_str()));
+    let player_session = info.matched_player_sessions()[0]
+        .player_session_id()
+        .unwrap();
+    assert_eq!(local.player_status(player_session).await, "RESERVED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

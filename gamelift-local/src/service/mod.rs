@@ -54,6 +54,19 @@ pub const OPERATIONS: &[&str] = &[
     "StopGameSessionPlacement",
     "DescribeRuntimeConfiguration",
     "UpdateRuntimeConfiguration",
+    "CreateMatchmakingRuleSet",
+    "ValidateMatchmakingRuleSet",
+    "DescribeMatchmakingRuleSets",
+    "DeleteMatchmakingRuleSet",
+    "CreateMatchmakingConfiguration",
+    "DescribeMatchmakingConfigurations",
+    "UpdateMatchmakingConfiguration",
+    "DeleteMatchmakingConfiguration",
+    "StartMatchmaking",
+    "DescribeMatchmaking",
+    "StopMatchmaking",
+    "AcceptMatch",
+    "StartMatchBackfill",
 ];
 
 /// The AWS Regions a request may name (with the service's own `--region`). Any other Region in a
@@ -246,12 +259,15 @@ impl Service {
     /// each request and periodically.
     pub fn tick(&self) {
         let now = self.clock.now_millis();
-        let mut state = self.state.lock();
-        if state.run_timers(now, &self.config)
-            && let Some(persistence) = &self.persistence
         {
-            persistence.mark_dirty();
+            let mut state = self.state.lock();
+            if state.run_timers(now, &self.config)
+                && let Some(persistence) = &self.persistence
+            {
+                persistence.mark_dirty();
+            }
         }
+        self.matchmaking_pass();
     }
 
     /// Locks the state for a change: with a state directory, the change is written within a
@@ -375,6 +391,27 @@ impl Service {
             "StopGameSessionPlacement" => self.stop_game_session_placement(region, input),
             "DescribeRuntimeConfiguration" => self.describe_runtime_configuration(region, input),
             "UpdateRuntimeConfiguration" => self.update_runtime_configuration(region, input),
+            "CreateMatchmakingRuleSet" => self.create_matchmaking_rule_set(region, input),
+            "ValidateMatchmakingRuleSet" => self.validate_matchmaking_rule_set(input),
+            "DescribeMatchmakingRuleSets" => self.describe_matchmaking_rule_sets(region, input),
+            "DeleteMatchmakingRuleSet" => self.delete_matchmaking_rule_set(region, input),
+            "CreateMatchmakingConfiguration" => {
+                self.create_matchmaking_configuration(region, input)
+            }
+            "DescribeMatchmakingConfigurations" => {
+                self.describe_matchmaking_configurations(region, input)
+            }
+            "UpdateMatchmakingConfiguration" => {
+                self.update_matchmaking_configuration(region, input)
+            }
+            "DeleteMatchmakingConfiguration" => {
+                self.delete_matchmaking_configuration(region, input)
+            }
+            "StartMatchmaking" => self.start_matchmaking(region, input),
+            "DescribeMatchmaking" => self.describe_matchmaking(region, input),
+            "StopMatchmaking" => self.stop_matchmaking(region, input),
+            "AcceptMatch" => self.accept_match(region, input),
+            "StartMatchBackfill" => self.start_match_backfill(region, input),
             other if other.starts_with("GameLiftLocal.") => self.invite_call(other, region, input),
             other => Err(ServiceError::unknown_operation(other)),
         }
@@ -457,5 +494,6 @@ mod aliases;
 mod compute;
 mod fleets;
 mod game_sessions;
+mod matchmaking;
 mod player_sessions;
 mod queues;

@@ -220,6 +220,7 @@ impl Service {
                 game_session_arn: None,
                 region: region.name.clone(),
                 placed_players: Vec::new(),
+                matchmaker_data: None,
             };
             let reply = placement_value(region, &placement);
             extra.add_timer(

@@ -161,3 +161,35 @@ pub async fn hosted_session(client: &Client, fleet: &str, peer: &mut peer::Peer)
     assert_eq!(activated["StatusCode"], 200);
     arn
 }
+
+/// A rule set with teams red and blue (1 to 4 players each, skill defaulting to 10) and a
+/// STANDALONE matchmaking configuration on it with MANUAL backfill, both named `name`; returns
+/// the configuration's ARN.
+pub async fn matchmaking_configuration(client: &Client, name: &str) -> String {
+    client
+        .create_matchmaking_rule_set()
+        .name(name)
+        .rule_set_body(
+            r#"{"ruleLanguageVersion": "1.0",
+                "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+                "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 4},
+                          {"name": "blue", "minPlayers": 1, "maxPlayers": 4}]}"#,
+        )
+        .send()
+        .await
+        .expect("rule set created");
+    client
+        .create_matchmaking_configuration()
+        .name(name)
+        .rule_set_name(name)
+        .request_timeout_seconds(60)
+        .acceptance_required(false)
+        .flex_match_mode(aws_sdk_gamelift::types::FlexMatchMode::Standalone)
+        .backfill_mode(aws_sdk_gamelift::types::BackfillMode::Manual)
+        .send()
+        .await
+        .expect("configuration created")
+        .configuration
+        .and_then(|c| c.configuration_arn)
+        .expect("an ARN")
+}

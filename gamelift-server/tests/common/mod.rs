@@ -182,3 +182,33 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// A rule set with teams red and blue (1 to 4 players each) and a STANDALONE matchmaking
+/// configuration on it with MANUAL backfill, both named `name`; returns the configuration's ARN.
+pub async fn matchmaking_configuration(client: &Client, name: &str) -> String {
+    client
+        .create_matchmaking_rule_set()
+        .name(name)
+        .rule_set_body(
+            r#"{"ruleLanguageVersion": "1.0",
+                "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 4},
+                          {"name": "blue", "minPlayers": 1, "maxPlayers": 4}]}"#,
+        )
+        .send()
+        .await
+        .expect("rule set created");
+    client
+        .create_matchmaking_configuration()
+        .name(name)
+        .rule_set_name(name)
+        .request_timeout_seconds(60)
+        .acceptance_required(false)
+        .flex_match_mode(aws_sdk_gamelift::types::FlexMatchMode::Standalone)
+        .backfill_mode(aws_sdk_gamelift::types::BackfillMode::Manual)
+        .send()
+        .await
+        .expect("configuration created")
+        .configuration
+        .and_then(|c| c.configuration_arn)
+        .expect("an ARN")
+}

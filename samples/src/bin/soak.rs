@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_gamelift::Client;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use gamelift_server::sdk::{GameLiftServerSdk, ProcessParameters, SdkConfig, ServerParameters};
 use samples::anywhere::control_plane;
 use samples::load::{ChildService, Latencies, bounded, ms, serve};
 use tokio::io::AsyncWriteExt;
@@ -141,44 +140,68 @@ async fn create_sessions(client: &Client, count: usize, maximum: i32) -> Vec<Str
     .collect()
 }
 
-/// One game server process that connects, gets ready, and disconnects, over and over.
+/// One game server process whose connection drops (no close handshake) and comes back with the
+/// same identity every few seconds, as after a network failure: the service must recognise it
+/// each time (within its reconnect grace) and keep it ready.
 async fn reconnecting_process(
     endpoint: String,
     every: Duration,
     stop: Arc<AtomicBool>,
     counts: Arc<Counts>,
 ) {
+    let url = format!(
+        "{}/?pID=soak-reconnecting&sdkVersion=5.4.0&sdkLanguage=Rust&ComputeId=soak-host&FleetId={FLEET}&IdempotencyToken=soak-idem",
+        endpoint.replacen("http", "ws", 1)
+    );
+    let mut request = 0u64;
+    let mut first = true;
     while !stop.load(Ordering::Relaxed) {
-        let parameters = match ServerParameters::builder()
-            .websocket_url(endpoint.replacen("http", "ws", 1))
-            .fleet_id(FLEET)
-            .host_id("soak-host")
-            .process_id("soak-reconnecting")
-            .auth_token("local")
-            .build()
-        {
-            Ok(parameters) => parameters,
-            Err(error) => return counts.error(&format!("parameters: {error}")),
-        };
-        match GameLiftServerSdk::init_with(parameters, SdkConfig::default()).await {
-            Ok(sdk) => {
-                match sdk
-                    .process_ready(ProcessParameters::new(7000, |_| {}))
-                    .await
-                {
-                    Ok(()) => {
-                        counts.reconnects.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(error) => counts.error(&format!("ProcessReady: {error}")),
-                }
-                tokio::time::sleep(every).await;
-                let _ = sdk.destroy().await;
-            }
+        let socket = match tokio_tungstenite::connect_async(&url).await {
+            Ok((socket, _)) => socket,
             Err(error) => {
-                counts.error(&format!("connect: {error}"));
+                counts.error(&format!("reconnect: {error}"));
                 tokio::time::sleep(every).await;
+                continue;
             }
+        };
+        let (mut sink, mut replies) = socket.split();
+        let mut ask = |action: &str, body: String| {
+            request += 1;
+            format!(r#"{{"Action":"{action}","RequestId":"soak-{request}"{body}}}"#)
+        };
+        // Ready once; after that, a heartbeat on each reconnect proves the process is known.
+        let frame = if first {
+            ask(
+                "ActivateServerProcess",
+                r#","SdkVersion":"5.4.0","SdkLanguage":"Rust","Port":7000"#.into(),
+            )
+        } else {
+            ask("HeartbeatServerProcess", r#","HealthStatus":true"#.into())
+        };
+        let answered = async {
+            sink.send(Message::Text(frame.into())).await.ok()?;
+            while let Some(Ok(message)) = replies.next().await {
+                if let Message::Text(text) = message
+                    && text.contains("soak-")
+                {
+                    return Some(text.contains(r#""StatusCode":200"#));
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(Duration::from_secs(10), answered).await {
+            Ok(Some(true)) => {
+                first = false;
+                counts.reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            other => counts.error(&format!(
+                "the reconnected process was not served: {other:?}"
+            )),
         }
+        tokio::time::sleep(every).await;
+        // Dropping both halves closes the TCP connection with no close handshake.
+        drop(sink);
+        drop(replies);
     }
 }
 
