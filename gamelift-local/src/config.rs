@@ -17,6 +17,9 @@ pub struct ServiceConfig {
     pub auto_activate_port: u16,
     /// How long a player session may stay RESERVED.
     pub reservation_timeout_millis: u64,
+    /// How long ended player sessions and terminated game sessions stay visible before they
+    /// are forgotten.
+    pub retention_millis: u64,
     /// The Server SDK endpoint computes are told to connect to.
     pub sdk_endpoint: String,
     /// Whether server processes must present a token from GetComputeAuthToken (`--auth token`);
@@ -60,6 +63,7 @@ impl Default for ServiceConfig {
             auto_activate: false,
             auto_activate_port: 7777,
             reservation_timeout_millis: 60_000,
+            retention_millis: 3_600_000,
             sdk_endpoint: "ws://127.0.0.1:9080".into(),
             require_auth_token: false,
             activation_timeout_millis: 60_000,

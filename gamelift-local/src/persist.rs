@@ -24,6 +24,8 @@ const SNAPSHOT: &str = "state";
 const FORMAT: &str = "format";
 const FORMAT_VERSION: &[u8] = b"1";
 
+/// The database's page cache.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// How long a request waits for its change to be written before it is answered with an error.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often changes no request waits for are written.
@@ -61,7 +63,10 @@ impl Persistence {
             )
         })?;
         let path = directory.join("state.redb");
-        let database = Database::create(&path).map_err(|error| {
+        // The state is one value read once at start: a small page cache is enough.
+        let database = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path).map_err(|error| {
             format!(
                 "cannot open the state database {}: {error} (is another gamelift-local using this state directory? give each one its own --state-dir, or use --in-memory)",
                 path.display()

@@ -250,6 +250,14 @@ impl ServerBuilder {
         self
     }
 
+    /// How long ended player sessions and terminated game sessions stay visible (to
+    /// DescribeGameSessions, DescribePlayerSessions) before they are forgotten, which bounds the
+    /// memory a long-running service uses. Default one hour.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.config.retention_millis = millis(retention);
+        self
+    }
+
     /// How long a player session may stay RESERVED. Default 60 s.
     pub fn reservation_timeout(mut self, timeout: Duration) -> Self {
         self.config.reservation_timeout_millis = timeout.as_millis() as u64;

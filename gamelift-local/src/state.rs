@@ -491,6 +491,12 @@ pub struct Region {
     pub processes: BTreeMap<String, Process>,
     /// Session invites (the local-only `GameLiftLocal.` extension), by invite id.
     pub invites: HashMap<String, Invite>,
+    /// Finished player sessions and terminated game sessions, by when they ended, so they are
+    /// forgotten once the retention period has passed.
+    #[serde(default)]
+    finished_players: BTreeSet<(u64, String)>,
+    #[serde(default)]
+    finished_sessions: BTreeSet<(u64, String)>,
     /// Rule sets, matchmaking configurations, tickets and matches.
     #[serde(default)]
     pub matchmaking: crate::matchmaking::Matchmaking,
@@ -573,6 +579,72 @@ impl Region {
         self.players.insert(player.id.clone(), player);
     }
 
+    /// Forgets player sessions that ended, and game sessions that terminated, before `before`
+    /// (a player session only once its game session is gone or still running: a terminated
+    /// session is forgotten with its players). Returns how many records were forgotten.
+    pub fn forget_finished(&mut self, before: u64) -> usize {
+        let mut forgotten = 0;
+        while let Some((ended, arn)) = self.finished_sessions.first().cloned() {
+            if ended >= before {
+                break;
+            }
+            self.finished_sessions.pop_first();
+            let Some(session) = self.sessions.remove(&arn) else {
+                continue;
+            };
+            forgotten += 1;
+            if let Some(by_seq) = self.sessions_by_fleet.get_mut(&session.fleet_id) {
+                by_seq.remove(&session.seq);
+            }
+            if let Some(index) = self.index.get_mut(&session.fleet_id)
+                && session.searchable()
+            {
+                index.remove(&session);
+            }
+            if let Some((_, id)) = arn.rsplit_once('/') {
+                let key = (session.fleet_id.clone(), id.to_string());
+                if self.idempotency.get(&key) == Some(&arn) {
+                    self.idempotency.remove(&key);
+                }
+            }
+            for id in &session.player_sessions {
+                forgotten += usize::from(self.forget_player(id));
+            }
+        }
+        while let Some((ended, id)) = self.finished_players.first().cloned() {
+            if ended >= before {
+                break;
+            }
+            self.finished_players.pop_first();
+            if self.forget_player(&id) {
+                forgotten += 1;
+            }
+        }
+        forgotten
+    }
+
+    fn forget_player(&mut self, id: &str) -> bool {
+        let Some(player) = self.players.get(id) else {
+            return false;
+        };
+        if player.status.holds_slot() {
+            return false;
+        }
+        let Some(player) = self.players.remove(id) else {
+            return false;
+        };
+        if let Some(ids) = self.players_by_player_id.get_mut(&player.player_id) {
+            ids.retain(|other| other != id);
+            if ids.is_empty() {
+                self.players_by_player_id.remove(&player.player_id);
+            }
+        }
+        if let Some(session) = self.sessions.get_mut(&player.game_session_arn) {
+            session.player_sessions.retain(|other| other != id);
+        }
+        true
+    }
+
     /// Adds a new game session.
     pub fn insert_session(&mut self, session: GameSession) {
         self.sessions_by_fleet
@@ -600,9 +672,16 @@ impl Region {
         if session.searchable() {
             index.remove(session);
         }
+        let was_terminated = session.status == GameSessionStatus::Terminated;
         let result = change(session);
         if session.searchable() {
             index.insert(session);
+        }
+        if !was_terminated && session.status == GameSessionStatus::Terminated {
+            let ended = session
+                .termination_millis
+                .unwrap_or(session.creation_millis);
+            self.finished_sessions.insert((ended, arn.to_string()));
         }
         Some(result)
     }
@@ -619,6 +698,7 @@ impl Region {
         player.status = status;
         if !status.holds_slot() {
             player.termination_millis = Some(now);
+            self.finished_players.insert((now, id.to_string()));
         }
         tracing::info!(target: "gamelift_local", player_session = id, player = %player.player_id, game_session = %player.game_session_arn, status = status.as_str(), "player session {}", status.as_str());
         let delta = i64::from(status.holds_slot()) - i64::from(before.holds_slot());

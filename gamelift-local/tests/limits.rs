@@ -647,3 +647,120 @@ async fn a_process_flooding_frames_is_read_at_its_frame_rate() {
     assert!(matches!(more, Ok(Some(Ok(Message::Text(_))))));
     sending.abort();
 }
+
+/// Ended player sessions and terminated game sessions are forgotten after the retention period,
+/// so a long-running service does not grow without bound; running ones are kept.
+#[tokio::test]
+async fn finished_records_are_forgotten_after_the_retention_period() {
+    let clock = Arc::new(ManualClock::new());
+    let server = Server::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .clock(clock.clone())
+        .auto_activate(true)
+        .reservation_timeout(Duration::from_secs(5))
+        .retention(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let client = common::client_for(&server.endpoint(), "us-west-2");
+    let session = |maximum: i32| {
+        client
+            .create_game_session()
+            .fleet_id(common::FLEET)
+            .location(common::LOCATION)
+            .maximum_player_session_count(maximum)
+            .send()
+    };
+    let kept = session(4)
+        .await
+        .unwrap()
+        .game_session
+        .unwrap()
+        .game_session_id
+        .unwrap();
+    let ended = session(4)
+        .await
+        .unwrap()
+        .game_session
+        .unwrap()
+        .game_session_id
+        .unwrap();
+    for (arn, player) in [(&kept, "first"), (&kept, "second"), (&ended, "with-ended")] {
+        client
+            .create_player_session()
+            .game_session_id(arn)
+            .player_id(player)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The three reservations time out (5 s) and the second session is terminated; a new
+    // player reserves a slot in the first.
+    clock.advance(Duration::from_secs(6));
+    client
+        .terminate_game_session()
+        .game_session_id(&ended)
+        .termination_mode(aws_sdk_gamelift::types::TerminationMode::ForceTerminate)
+        .send()
+        .await
+        .unwrap();
+    let fresh = client
+        .create_player_session()
+        .game_session_id(&kept)
+        .player_id("fresh")
+        .send()
+        .await
+        .unwrap()
+        .player_session
+        .unwrap()
+        .player_session_id
+        .unwrap();
+    let players_of = |arn: &str| {
+        let request = client.describe_player_sessions().game_session_id(arn);
+        async move { request.send().await.map(|o| o.player_sessions().len()) }
+    };
+    assert_eq!(players_of(&kept).await.unwrap(), 3);
+    // Within the retention period everything is still visible.
+    clock.advance(Duration::from_secs(30));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(players_of(&kept).await.unwrap(), 3);
+    assert_eq!(players_of(&ended).await.unwrap(), 1);
+    // After it, the ended records are gone; the running session and its live player stay.
+    clock.advance(Duration::from_secs(31));
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let missing = client
+            .describe_game_sessions()
+            .game_session_id(&ended)
+            .send()
+            .await
+            .is_err();
+        if missing {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the terminated game session is forgotten");
+    let left = client
+        .describe_player_sessions()
+        .game_session_id(&kept)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = left
+        .player_sessions()
+        .iter()
+        .map(|p| p.player_session_id().unwrap())
+        .collect();
+    // "fresh" ended (its reservation timing out) when the service next looked, 30 s in: still
+    // within the retention period.
+    assert_eq!(ids, [fresh.as_str()]);
+    let kept_session = client
+        .describe_game_sessions()
+        .game_session_id(&kept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept_session.game_sessions().len(), 1);
+}

@@ -56,6 +56,29 @@ pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// A load program's `main`: runs `work` on a Tokio runtime; exit 0 when it returns `Ok(true)`,
+/// 1 otherwise (an error is printed after `name`).
+pub fn run_main<F>(name: &str, work: F) -> ExitCode
+where
+    F: Future<Output = Result<bool, String>>,
+{
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The child side: runs the service `builder` describes until stdin closes, after printing
 /// `LISTENING <endpoint>`.
 pub fn serve(builder: gamelift_local::ServerBuilder, name: &str) -> ExitCode {

@@ -261,9 +261,12 @@ impl Service {
         let now = self.clock.now_millis();
         {
             let mut state = self.state.lock();
-            if state.run_timers(now, &self.config)
-                && let Some(persistence) = &self.persistence
-            {
+            let before = now.saturating_sub(self.config.retention_millis);
+            let mut changed = state.run_timers(now, &self.config);
+            for region in state.regions.values_mut() {
+                changed |= region.forget_finished(before) > 0;
+            }
+            if changed && let Some(persistence) = &self.persistence {
                 persistence.mark_dirty();
             }
         }

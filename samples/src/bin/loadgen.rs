@@ -23,8 +23,12 @@ use clap::Parser;
 use gamelift_client::explain::Endpoint;
 use gamelift_server::sdk::{GameLiftServerSdk, ProcessParameters, SdkConfig, ServerParameters};
 use samples::anywhere::{control_plane, describe};
-use samples::load::{ChildService, Latencies, bounded, memory_kib, ms, serve};
+use samples::load::{ChildService, Latencies, bounded, memory_kib, ms, run_main, serve};
 use tokio::sync::{mpsc, oneshot};
+
+/// The same allocator as the `gamelift-local` binary, so the service measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -165,21 +169,7 @@ fn main() -> ExitCode {
     if args.serve {
         return serve(gamelift_local::Server::builder(), "loadgen");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("loadgen: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("loadgen: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    run_main("loadgen", run(args))
 }
 
 async fn run(args: Args) -> Result<bool, String> {

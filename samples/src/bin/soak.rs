@@ -23,10 +23,14 @@ use aws_sdk_gamelift::Client;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use samples::anywhere::control_plane;
-use samples::load::{ChildService, Latencies, bounded, ms, serve};
+use samples::load::{ChildService, Latencies, bounded, ms, run_main, serve};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+
+/// The same allocator as the `gamelift-local` binary, so the service measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const FLEET: &str = "fleet-local";
 const LOCATION: &str = "custom-local";
@@ -43,6 +47,13 @@ struct Args {
     /// Concurrent clients of the soak.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=512))]
     clients: u32,
+    /// How long the service keeps ended player sessions (seconds; the service's default is an
+    /// hour). With a retention shorter than the soak, the data reaches a steady state.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    retention: u64,
+    /// Soak a service that keeps its state in memory only (default: in a state directory).
+    #[arg(long)]
+    in_memory: bool,
     /// Also run the attacks, each for this many seconds.
     #[arg(long)]
     attacks: bool,
@@ -63,6 +74,7 @@ fn main() -> ExitCode {
         gamelift_local::Server::builder()
             .auto_activate(true)
             .reservation_timeout(Duration::from_secs(5))
+            .retention(Duration::from_secs(args.retention))
     };
     if let Some(directory) = &args.serve_state {
         return serve(builder().state_directory(directory), "soak");
@@ -70,21 +82,7 @@ fn main() -> ExitCode {
     if args.serve_in_memory {
         return serve(builder(), "soak");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("soak: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("soak: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    run_main("soak", run(args))
 }
 
 async fn run(args: Args) -> Result<bool, String> {
@@ -210,7 +208,12 @@ async fn soak(args: &Args) -> Result<bool, String> {
         std::env::temp_dir().join(format!("gamelift-local-soak-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     let state = directory.to_string_lossy().into_owned();
-    let service = ChildService::spawn(&["--serve-state", &state])?;
+    let retention = args.retention.to_string();
+    let service = if args.in_memory {
+        ChildService::spawn(&["--serve-in-memory", "--retention", &retention])?
+    } else {
+        ChildService::spawn(&["--serve-state", &state, "--retention", &retention])?
+    };
     let client = control_plane(Some(&service.endpoint), "us-west-2").await;
     let sessions = Arc::new(create_sessions(&client, 200, 8).await);
     if sessions.is_empty() {
@@ -327,8 +330,16 @@ async fn soak(args: &Args) -> Result<bool, String> {
     let errors = counts.errors.load(Ordering::Relaxed);
     let kib = |k: u64| k as f64 / 1024.0;
     println!(
-        "soak: {} min, {} clients, one game server process reconnecting every {} s",
-        args.minutes, args.clients, args.reconnect_every
+        "soak: {} min, {} clients, one game server process reconnecting every {} s, state {}, ended records kept {} s",
+        args.minutes,
+        args.clients,
+        args.reconnect_every,
+        if args.in_memory {
+            "in memory"
+        } else {
+            "in a state directory"
+        },
+        args.retention
     );
     println!(
         "  {calls} calls measured over {seconds:.0} s = {:.0} calls/s; p50 {:.2} ms, p99 {:.2} ms; {} reconnects; {} joins refused as full",
@@ -339,7 +350,7 @@ async fn soak(args: &Args) -> Result<bool, String> {
         counts.full.load(Ordering::Relaxed),
     );
     println!(
-        "  service memory: {:.1} MiB at the start, {:.1} MiB at the end (peak {:.1} MiB); {joins} player sessions created meanwhile (kept, as the service keeps them)",
+        "  service memory: {:.1} MiB at the start, {:.1} MiB at the end (peak {:.1} MiB); {joins} player sessions created meanwhile",
         kib(start_rss),
         kib(end_rss),
         kib(peak_rss)
