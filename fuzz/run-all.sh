@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-600}"
-for target in cbor_request json_request search_expressions sdk5_frame; do
+for target in cbor_request json_request search_expressions sdk5_frame rule_set; do
     mkdir -p "corpus/$target"
     cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \

@@ -56,6 +56,8 @@ mod wire;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, ServiceError};
 pub use invites::{INVITE_OPERATIONS, Invite, MAX_PENDING_INVITES};
+#[cfg(feature = "testing")]
+pub use matchmaking::exercise_rule_set;
 pub use processes::{Admitted, Refusal};
 pub use server::{RunningServer, Server, ServerBuilder, StartError};
 pub use service::{MAX_CONCURRENT_PROCESSES, MAX_PLAYERS, OPERATIONS, Service, ServiceConfig};

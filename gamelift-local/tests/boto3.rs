@@ -128,4 +128,5 @@ async fn every_operation_through_boto3() {
         "boto3 suite failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("ok    matchmaking"), "{stdout}");
 }

@@ -203,15 +203,95 @@ def paginators_walk_every_page():
     assert len(ids) == len(set(ids))
 
 
+RULE_SET = """{
+    "ruleLanguageVersion": "1.0",
+    "playerAttributes": [{"name": "skill", "type": "number", "default": 10},
+                         {"name": "maps", "type": "string_list", "default": ["harbor"]}],
+    "teams": [{"name": "duelist", "minPlayers": 1, "maxPlayers": 1, "quantity": 2}],
+    "rules": [{"name": "close", "type": "distance",
+               "measurements": ["flatten(teams[*].players.attributes[skill])"],
+               "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": 20},
+              {"name": "sharedMap", "type": "collection", "operation": "intersection",
+               "measurements": ["flatten(teams[*].players.attributes[maps])"], "minCount": 1}]
+}"""
+
+
+@case
+def matchmaking():
+    import time
+
+    assert client.validate_matchmaking_rule_set(RuleSetBody=RULE_SET)["Valid"] is True
+    message = expect_error(
+        "InvalidRequestException",
+        client.validate_matchmaking_rule_set,
+        RuleSetBody='{"ruleLanguageVersion": "1.0", "teams": [{"name": "a", "minPlayers": 1}]}',
+    )
+    assert "$.teams[0].maxPlayers: is required" in message, message
+    client.create_matchmaking_rule_set(Name="boto-duel", RuleSetBody=RULE_SET)
+    client.create_game_session_queue(Name="boto-matches", Destinations=[{"DestinationArn": FLEET}])
+    queue = client.describe_game_session_queues(Names=["boto-matches"])["GameSessionQueues"][0]
+    configuration = client.create_matchmaking_configuration(
+        Name="boto-duel",
+        RuleSetName="boto-duel",
+        GameSessionQueueArns=[queue["GameSessionQueueArn"]],
+        RequestTimeoutSeconds=60,
+        AcceptanceRequired=False,
+        FlexMatchMode="WITH_QUEUE",
+    )["Configuration"]
+    assert configuration["ConfigurationArn"].endswith(":matchmakingconfiguration/boto-duel")
+    assert configuration["FlexMatchMode"] == "WITH_QUEUE"
+    players = [
+        {"PlayerId": "ann", "PlayerAttributes": {"skill": {"N": 30}, "maps": {"SL": ["harbor", "dunes"]}}},
+        {"PlayerId": "ben", "PlayerAttributes": {"skill": {"N": 90}}},
+        {"PlayerId": "cal", "PlayerAttributes": {"skill": {"N": 35}, "maps": {"SL": ["dunes"]}}},
+    ]
+    tickets = []
+    for player in players:
+        ticket = client.start_matchmaking(ConfigurationName="boto-duel", Players=[player])["MatchmakingTicket"]
+        assert ticket["Status"] == "QUEUED"
+        tickets.append(ticket["TicketId"])
+    for _ in range(100):
+        described = client.describe_matchmaking(TicketIds=tickets)["TicketList"]
+        status = {t["Players"][0]["PlayerId"]: t["Status"] for t in described}
+        if status["ann"] == "COMPLETED" and status["cal"] == "COMPLETED":
+            break
+        time.sleep(0.1)
+    assert status == {"ann": "COMPLETED", "ben": "SEARCHING", "cal": "COMPLETED"}, status
+    ann = next(t for t in described if t["Players"][0]["PlayerId"] == "ann")
+    info = ann["GameSessionConnectionInfo"]
+    assert info["MatchedPlayerSessions"][0]["PlayerSessionId"].startswith("psess-")
+    assert ann["Players"][0]["Team"] in ("duelist_1", "duelist_2")
+    session = client.describe_game_sessions(GameSessionId=info["GameSessionArn"])["GameSessions"][0]
+    assert '"matchId"' in session["MatchmakerData"]
+    client.stop_matchmaking(TicketId=tickets[1])
+    assert client.describe_matchmaking(TicketIds=[tickets[1]])["TicketList"][0]["Status"] == "CANCELLED"
+    expect_error("NotFoundException", client.stop_matchmaking, TicketId="boto-none")
+    expect_error("InvalidRequestException", client.accept_match, TicketId=tickets[0], PlayerIds=["ann"], AcceptanceType="ACCEPT")
+    message = expect_error(
+        "InvalidRequestException",
+        client.start_match_backfill,
+        ConfigurationName="boto-duel",
+        GameSessionArn=info["GameSessionArn"],
+        Players=[{"PlayerId": "ann"}],
+    )
+    assert "Team is required" in message, message
+    assert [c["Name"] for c in client.describe_matchmaking_configurations()["Configurations"]] == ["boto-duel"]
+    assert client.describe_matchmaking_rule_sets(Names=["boto-duel"])["RuleSets"][0]["RuleSetName"] == "boto-duel"
+    client.update_matchmaking_configuration(Name="boto-duel", AcceptanceRequired=True, AcceptanceTimeoutSeconds=10)
+    client.delete_matchmaking_configuration(Name="boto-duel")
+    client.delete_matchmaking_rule_set(Name="boto-duel")
+    expect_error("NotFoundException", client.delete_matchmaking_rule_set, Name="boto-duel")
+
+
 @case
 def unsupported_operations_are_named():
     try:
-        client.start_matchmaking(ConfigurationName="c", Players=[{"PlayerId": "p"}])
+        client.create_build(Name="b")
     except client.exceptions.ClientError as error:
         assert error.response["Error"]["Code"] == "UnknownOperationException"
-        assert "StartMatchmaking" in error.response["Error"]["Message"]
+        assert "CreateBuild" in error.response["Error"]["Message"]
     else:
-        raise AssertionError("StartMatchmaking should be refused")
+        raise AssertionError("CreateBuild should be refused")
 
 
 print(f"{results['passed']} passed, {results['failed']} failed")

@@ -18,6 +18,7 @@
 pub mod anywhere;
 pub mod client;
 pub mod load;
+pub mod matchmaking;
 pub mod narrative;
 pub mod protocol;
 pub mod server;

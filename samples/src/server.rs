@@ -60,6 +60,14 @@ pub enum ServerEvent {
         /// The connection.
         connection: u32,
     },
+    /// The service changed the session (matchmaking backfill): `reason` is the update reason,
+    /// `players` how many players its matchmaker data now lists.
+    SessionUpdated {
+        /// The update reason (`MATCHMAKING_DATA_UPDATED`, `BACKFILL_CANCELLED`...).
+        reason: String,
+        /// Players in the matchmaker data.
+        players: u32,
+    },
     /// The session ended and the process with it.
     SessionEnded {
         /// The game session id.
@@ -83,6 +91,9 @@ impl std::fmt::Display for ServerEvent {
                 write!(f, "REFUSED {connection} {ticket}")
             }
             ServerEvent::PlayerLeft { connection } => write!(f, "LEFT {connection}"),
+            ServerEvent::SessionUpdated { reason, players } => {
+                write!(f, "UPDATED {reason} {players}")
+            }
             ServerEvent::SessionEnded { session_id } => write!(f, "ENDED {session_id}"),
         }
     }
@@ -114,6 +125,10 @@ impl std::str::FromStr for ServerEvent {
             },
             ["LEFT", connection] => ServerEvent::PlayerLeft {
                 connection: number(connection)?,
+            },
+            ["UPDATED", reason, players] => ServerEvent::SessionUpdated {
+                reason: reason.to_string(),
+                players: number(players)?,
             },
             ["ENDED", session_id] => ServerEvent::SessionEnded {
                 session_id: session_id.to_string(),
@@ -190,6 +205,25 @@ impl SessionNotifications for Game {
                 max_players,
             });
         }
+    }
+
+    fn on_update_session_begin(&self, session: &SessionConfig, update_reason: &str) {
+        // The matchmaker data lists every player of the match, by team.
+        let players = serde_json::from_str::<serde_json::Value>(&session.matchmaking_data)
+            .ok()
+            .and_then(|data| {
+                data["teams"].as_array().map(|teams| {
+                    teams
+                        .iter()
+                        .map(|t| t["players"].as_array().map_or(0, Vec::len))
+                        .sum::<usize>()
+                })
+            })
+            .unwrap_or(0);
+        let _ = self.events.send(ServerEvent::SessionUpdated {
+            reason: update_reason.to_string(),
+            players: u32::try_from(players).unwrap_or(u32::MAX),
+        });
     }
 
     fn on_destroy_session_end(&self) {

@@ -23,7 +23,7 @@ pub struct GameClient {
 }
 
 /// Runs a (blocking) bus request off the async workers.
-async fn on_bus<T: Send + 'static>(
+pub(crate) async fn on_bus<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     tokio::task::spawn_blocking(call)

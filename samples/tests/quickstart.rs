@@ -2,19 +2,25 @@
 
 use std::process::Command;
 
-#[test]
-fn the_quickstart_plays_the_whole_story() {
+/// Runs the quickstart with `args`; it must exit 0. Returns what it printed.
+fn story(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_quickstart"))
-        .args(["--timeout", "60"])
+        .args(args)
         .output()
         .expect("the quickstart runs");
-    let story = String::from_utf8_lossy(&output.stdout);
+    let story = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "exit {:?}\n{story}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    story
+}
+
+#[test]
+fn the_quickstart_plays_the_whole_story() {
+    let story = story(&["--timeout", "60"]);
     for step in [
         "gamelift-local is up",
         "is ready (registered its compute",
@@ -35,17 +41,7 @@ fn the_quickstart_plays_the_whole_story() {
 
 #[test]
 fn the_named_session_story_runs_from_one_command() {
-    let output = Command::new(env!("CARGO_BIN_EXE_quickstart"))
-        .args(["--named-sessions", "--timeout", "60"])
-        .output()
-        .expect("the quickstart runs");
-    let story = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{story}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let story = story(&["--named-sessions", "--timeout", "60"]);
     for step in [
         "ada created \"Game\" (Pending)",
         "bob found it by level >= 10",
@@ -65,6 +61,28 @@ fn the_named_session_story_runs_from_one_command() {
         !story.contains("password"),
         "local attributes never leave:\n{story}"
     );
+}
+
+#[test]
+fn the_matchmaking_story_runs_from_one_command() {
+    let story = story(&["--matchmaking", "--timeout", "90"]);
+    for step in [
+        "8 players are looking for a 4v4 match",
+        "ada was asked to accept the proposed match (MatchmakingNotifications::on_match_acceptance)",
+        "all 8 accepted; the match goes to the queue",
+        "activated the match's session (8 players max)",
+        "ada joined the match's session over TCP",
+        "all 8 players joined the game",
+        "eve left mid-game",
+        "ivy matched into the running game: the server manager got MATCHMAKING_DATA_UPDATED (8 players",
+        "ivy joined the running game on team red",
+        "kim declined: kim's ticket is Cancelled, the 7 who accepted are Searching again",
+        "lee arrived: a new match is proposed",
+        "the new match was placed and all 8 joined (ada accepted each proposal",
+        "matchmaking story finished",
+    ] {
+        assert!(story.contains(step), "missing {step:?} in:\n{story}");
+    }
 }
 
 #[test]
@@ -88,6 +106,10 @@ fn server_events_read_back_what_they_print() {
             ticket: "forged ticket".into(),
         },
         ServerEvent::PlayerLeft { connection: 3 },
+        ServerEvent::SessionUpdated {
+            reason: "MATCHMAKING_DATA_UPDATED".into(),
+            players: 8,
+        },
         ServerEvent::SessionEnded {
             session_id: "s".into(),
         },

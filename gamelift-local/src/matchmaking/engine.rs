@@ -253,6 +253,17 @@ struct Partial<'p> {
     party: Option<Function>,
 }
 
+impl Attr {
+    /// The number, for number attributes (0 otherwise).
+    #[cfg(test)]
+    fn number(&self) -> f64 {
+        match self {
+            Attr::Num(n) => *n,
+            _ => 0.0,
+        }
+    }
+}
+
 impl MatchView for Partial<'_> {
     fn team_names(&self) -> Vec<(&str, &str)> {
         self.names
@@ -664,18 +675,22 @@ pub fn find_matches(
     }
     let mut used = vec![false; pool.len()];
     let mut proposals = Vec::new();
+    // Anchors that made no match stay candidates for the matches after them.
+    let mut unmatched: Vec<usize> = Vec::new();
     for (position, &anchor) in order.iter().enumerate() {
         if used[anchor] {
             continue;
         }
-        // The next unmatched new-match tickets after the anchor: this match's batch.
-        let mut window: Vec<usize> = order[position + 1..]
+        // This match's batch: the unmatched new-match tickets, oldest first.
+        unmatched.retain(|&i| !used[i]);
+        let mut window: Vec<usize> = unmatched
             .iter()
+            .chain(order[position + 1..].iter())
             .copied()
             .filter(|&i| !used[i] && !pool[i].backfill)
             .take(WINDOW)
             .collect();
-        if let Some(proposal) = build(
+        match build(
             levels,
             &base,
             pool,
@@ -684,10 +699,14 @@ pub fn find_matches(
             now_millis,
             additional,
         ) {
-            for &ticket in &proposal.tickets {
-                used[ticket] = true;
+            Some(proposal) => {
+                for &ticket in &proposal.tickets {
+                    used[ticket] = true;
+                }
+                proposals.push(proposal);
             }
-            proposals.push(proposal);
+            None if !pool[anchor].backfill && unmatched.len() < WINDOW => unmatched.push(anchor),
+            None => {}
         }
     }
     proposals
@@ -1206,5 +1225,64 @@ mod tests {
         assert_eq!(proposals.len(), 1);
         assert_eq!(proposals[0].tickets, vec![0, 1]);
         assert_eq!(proposals[0].teams[1].1, vec![(0, 2), (1, 0)]);
+    }
+
+    #[test]
+    fn quantity_teams_are_named_and_balanced_matches_even_out_skill() {
+        // Two generated teams of 21 (a large match): balanced on skill.
+        let levels = levels(
+            r#"{"ruleLanguageVersion": "1.0",
+                "playerAttributes": [{"name": "skill", "type": "number"}],
+                "algorithm": {"strategy": "balanced", "balancedAttribute": "skill"},
+                "teams": [{"name": "side", "minPlayers": 21, "maxPlayers": 21, "quantity": 2}],
+                "rules": [{"name": "fast", "type": "latency", "maxLatency": 100}]}"#,
+        );
+        let pool: Vec<PoolTicket> = (0..42).map(|n| solo(n, n as f64)).collect();
+        let proposals = find_matches(&levels, &pool, 0, 0);
+        assert_eq!(proposals.len(), 1);
+        let teams = &proposals[0].teams;
+        assert_eq!(
+            teams
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>(),
+            ["side_1", "side_2"]
+        );
+        let total = |players: &Vec<(usize, usize)>| -> f64 {
+            players
+                .iter()
+                .map(|(t, _)| pool[*t].players[0].attributes["skill"].number())
+                .sum()
+        };
+        let (a, b) = (total(&teams[0].1), total(&teams[1].1));
+        assert!((a - b).abs() <= 41.0, "balanced teams: {a} against {b}");
+        assert_eq!(teams[0].1.len(), 21);
+    }
+
+    #[test]
+    fn party_aggregation_judges_a_party_by_its_average() {
+        // Each value within 10 of 50: a party of 35 and 65 passes on its average (50), fails
+        // player by player.
+        let rule = |party: &str| {
+            body(
+                &format!(
+                    r#"{{"name": "near", "type": "comparison", "measurements": ["flatten(teams[*].players.attributes[skill])"], "referenceValue": 40, "operation": ">=" {party}}}"#
+                ),
+                "",
+            )
+        };
+        let party = ticket("duo", 0, vec![player("a", 35.0), player("b", 65.0)]);
+        let pool = vec![party, solo(1, 50.0), solo(2, 50.0)];
+        assert!(find_matches(&levels(&rule("")), &pool, 0, 0).is_empty());
+        assert_eq!(
+            find_matches(
+                &levels(&rule(r#", "partyAggregation": "avg""#)),
+                &pool,
+                0,
+                0
+            )
+            .len(),
+            1
+        );
     }
 }

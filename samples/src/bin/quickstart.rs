@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_gamelift::types::MatchmakingConfigurationStatus as Status;
 use clap::Parser;
 use game_session::named::{
     Comparison, ConnectInfo, CreateMode, NAMED_SESSION_REQUESTS, NamedSessionError,
@@ -26,6 +27,7 @@ use gamelift_local::{RunningServer, Server};
 use gamelift_server::sdk::SdkConfig;
 use samples::anywhere::{Compute, control_plane};
 use samples::client::TcpPlayers;
+use samples::matchmaking::{Bot, CONFIGURATION, Hero, HeroEvent};
 use samples::narrative::Narrator;
 use samples::server::{Credentials, GameServerOptions, ServerEvent};
 use samples::story::GameClient;
@@ -46,6 +48,11 @@ struct Args {
     /// a join, start, end and destroy, and Unreal's create-on-start flow.
     #[arg(long)]
     named_sessions: bool,
+    /// Tell the matchmaking story instead: eight players matched 4v4 by skill through FlexMatch
+    /// on gamelift-local, with acceptance, a player who declines, and a player who leaves
+    /// mid-game replaced by automatic backfill.
+    #[arg(long, conflicts_with = "named_sessions")]
+    matchmaking: bool,
     /// Players who join.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
     players: u32,
@@ -256,9 +263,17 @@ async fn story(args: &Args, say: Narrator) -> Result<(), Failed> {
         .static_credentials("local", "local")
         .fleet_id(FLEET)
         .location(LOCATION)
+        .matchmaking_poll_interval(Duration::from_millis(200))
         .build();
     let client = GameClient::start(config).step("start the client manager")?;
     say.say("client manager is handling the session request buses");
+    if args.matchmaking {
+        matchmaking_story(&say, &client, &local, &mut events).await?;
+        drop(client);
+        servers.stop().await;
+        local.shutdown().await;
+        return Ok(());
+    }
     if args.named_sessions {
         named_story(&say, &client, &mut events).await?;
         drop(client);
@@ -500,18 +515,7 @@ async fn named_story(
         .step("bob destroys")?;
     client.players.leave_all();
     say.say("ada destroyed \"Game\" (TerminateGameSession); bob left");
-    expect(events, "the end of the session", |_, event| match event {
-        ServerEvent::SessionEnded { .. } => Some(()),
-        _ => None,
-    })
-    .await
-    .step("the server ends the session")?;
-    expect(events, "a fresh process", |_, event| match event {
-        ServerEvent::Ready { .. } => Some(()),
-        _ => None,
-    })
-    .await
-    .step("a fresh process gets ready")?;
+    session_ends_and_a_process_is_ready(events).await?;
 
     // Unreal's flow: create stores the settings; start creates, joins the owner and resolves
     // the connect string.
@@ -550,6 +554,279 @@ async fn named_story(
     .await
     .step("the server ends dave's session")?;
     say.say("named-session story finished");
+    Ok(())
+}
+
+/// The hosted session ends and a fresh process gets ready for the next one.
+async fn session_ends_and_a_process_is_ready(
+    events: &mut mpsc::UnboundedReceiver<(usize, ServerEvent)>,
+) -> Result<(), Failed> {
+    expect(events, "the end of the session", |_, event| match event {
+        ServerEvent::SessionEnded { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("the server ends the session")?;
+    expect(events, "a fresh process", |_, event| match event {
+        ServerEvent::Ready { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("a fresh process gets ready")?;
+    Ok(())
+}
+
+/// Every bot is asked to accept, and does.
+async fn all_accept(control: &aws_sdk_gamelift::Client, bots: &[&Bot]) -> Result<(), Failed> {
+    for bot in bots {
+        bot.wait_for(control, Status::RequiresAcceptance)
+            .await
+            .step(&format!("{} is asked", bot.id))?;
+        bot.answer(control, true)
+            .await
+            .step(&format!("{} accepts", bot.id))?;
+    }
+    Ok(())
+}
+
+/// The hero's next notification must be `wanted`.
+async fn hero_hears(hero: &mut Hero, wanted: HeroEvent) -> Result<(), Failed> {
+    let heard = hero
+        .next()
+        .await
+        .step(&format!("{} hears {wanted:?}", hero.id))?;
+    if heard == wanted {
+        Ok(())
+    } else {
+        Err(Failed {
+            step: format!("{} hears {wanted:?}", hero.id),
+            error: format!("heard {heard:?} first"),
+        })
+    }
+}
+
+/// Bots that start matchmaking with the given skills.
+async fn bots(
+    control: &aws_sdk_gamelift::Client,
+    names: &[(&str, f64)],
+) -> Result<Vec<Bot>, Failed> {
+    let mut out = Vec::new();
+    for (name, skill) in names {
+        out.push(
+            Bot::start(control, name, *skill)
+                .await
+                .step(&format!("{name} starts matchmaking"))?,
+        );
+    }
+    Ok(out)
+}
+
+async fn matchmaking_story(
+    say: &Narrator,
+    client: &GameClient,
+    local: &RunningServer,
+    events: &mut mpsc::UnboundedReceiver<(usize, ServerEvent)>,
+) -> Result<(), Failed> {
+    let control = control_plane(Some(&local.endpoint()), REGION).await;
+    samples::matchmaking::set_up(&control, FLEET)
+        .await
+        .step("set up FlexMatch")?;
+    say.say(format!(
+        "FlexMatch is set up: rule set and configuration {CONFIGURATION} (two teams of 4, team skill within 10 of the match's, 50 after 10 s; acceptance required; automatic backfill)"
+    ));
+
+    // 1. Eight players, everyone accepts.
+    let mut hero = Hero::new("ada").step("listen on MatchmakingNotifications")?;
+    let ticket = hero.start(12.0).await.step("ada starts matchmaking")?;
+    let mut others = bots(
+        &control,
+        &[
+            ("bob", 9.0),
+            ("cho", 14.0),
+            ("dev", 11.0),
+            ("eve", 8.0),
+            ("fay", 13.0),
+            ("gus", 10.0),
+            ("hal", 15.0),
+        ],
+    )
+    .await?;
+    say.say(format!(
+        "8 players are looking for a 4v4 match (ada through the buses, ticket {ticket}; 7 more through the AWS SDK)"
+    ));
+    hero_hears(&mut hero, HeroEvent::Acceptance).await?;
+    say.say("ada was asked to accept the proposed match (MatchmakingNotifications::on_match_acceptance)");
+    hero.answer(&ticket, true).await.step("ada accepts")?;
+    all_accept(&control, &others.iter().collect::<Vec<_>>()).await?;
+    say.say("all 8 accepted; the match goes to the queue and onto a game server process");
+    let (host, max_players) =
+        expect(
+            events,
+            "the match's session on a server",
+            |index, event| match event {
+                ServerEvent::SessionStarted { max_players, .. } => Some((index, *max_players)),
+                _ => None,
+            },
+        )
+        .await
+        .step("the match is placed")?;
+    say.say(format!(
+        "game server #{host} activated the match's session ({max_players} players max)"
+    ));
+    hero.accept_until_complete(&ticket, &tokio::sync::Notify::new())
+        .await
+        .step("ada's match completes")?;
+    say.say("ada joined the match's session over TCP (the tracker found the ticket COMPLETED; on_match_complete)");
+    let mut teams: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    teams.entry("(ada)".into()).or_default();
+    for bot in &others {
+        let team = bot
+            .join(&control)
+            .await
+            .step(&format!("{} joins", bot.id))?;
+        teams.entry(team).or_default().push(bot.id.clone());
+    }
+    teams.remove("(ada)");
+    say.say(format!(
+        "all 8 players joined the game; the others' teams: {}",
+        teams
+            .iter()
+            .map(|(team, players)| format!("{team} {players:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    // 2. One leaves mid-game; automatic backfill finds a replacement.
+    let leaver = others.remove(3);
+    leaver.connection.leave_all();
+    expect(events, "a player leaving", |_, event| match event {
+        ServerEvent::PlayerLeft { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .step("eve leaves")?;
+    say.say(format!(
+        "{} left mid-game; gamelift-local opens an automatic backfill ticket for the free slot",
+        leaver.id
+    ));
+    let newcomer = Bot::start(&control, "ivy", 10.0)
+        .await
+        .step("ivy starts matchmaking")?;
+    newcomer
+        .wait_for(&control, Status::RequiresAcceptance)
+        .await
+        .step("ivy is asked to accept the backfill match")?;
+    newcomer.answer(&control, true).await.step("ivy accepts")?;
+    let players = expect(events, "the backfill update", |_, event| match event {
+        ServerEvent::SessionUpdated { reason, players } if reason == "MATCHMAKING_DATA_UPDATED" => {
+            Some(*players)
+        }
+        _ => None,
+    })
+    .await
+    .step("the server hears of the backfill")?;
+    say.say(format!(
+        "ivy matched into the running game: the server manager got MATCHMAKING_DATA_UPDATED ({players} players in the matchmaker data)"
+    ));
+    let team = newcomer.join(&control).await.step("ivy joins")?;
+    say.say(format!("ivy joined the running game on team {team}"));
+
+    // The match ends: everyone leaves, and the process gets ready for the next one.
+    client.players.leave_all();
+    for bot in others.iter().chain(std::iter::once(&newcomer)) {
+        bot.connection.leave_all();
+    }
+    session_ends_and_a_process_is_ready(events).await?;
+    say.say("everyone left; the session ended and a fresh process is ready");
+
+    // 3. A player declines: the others go back to searching, a ninth completes the match.
+    let ticket = hero
+        .start(12.0)
+        .await
+        .step("ada starts matchmaking again")?;
+    let mut again = bots(
+        &control,
+        &[
+            ("bob", 9.0),
+            ("cho", 14.0),
+            ("dev", 11.0),
+            ("eve", 8.0),
+            ("fay", 13.0),
+            ("gus", 10.0),
+            ("kim", 15.0),
+        ],
+    )
+    .await?;
+    let decliner = again.pop().ok_or_else(|| Failed {
+        step: "pick the decliner".into(),
+        error: "no bots".into(),
+    })?;
+    // ada answers every proposal through the buses while the others answer theirs; kim
+    // declines once ada has accepted.
+    let ada_accepted = tokio::sync::Notify::new();
+    let others_answer = async {
+        all_accept(&control, &again.iter().collect::<Vec<_>>()).await?;
+        decliner
+            .wait_for(&control, Status::RequiresAcceptance)
+            .await
+            .step("kim is asked")?;
+        tokio::time::timeout(Duration::from_secs(30), ada_accepted.notified())
+            .await
+            .step("ada accepts first")?;
+        decliner
+            .answer(&control, false)
+            .await
+            .step("kim declines")?;
+        let declined = decliner.ticket(&control).await.step("kim's ticket")?;
+        let searching = again[0].ticket(&control).await.step("bob's ticket")?;
+        say.say(format!(
+            "kim declined: kim's ticket is {:?}, the 7 who accepted are {:?} again",
+            declined.status().cloned().unwrap_or(Status::Failed),
+            searching.status().cloned().unwrap_or(Status::Failed),
+        ));
+        let replacement = Bot::start(&control, "lee", 12.0)
+            .await
+            .step("lee starts matchmaking")?;
+        say.say("lee arrived: a new match is proposed");
+        all_accept(
+            &control,
+            &again
+                .iter()
+                .chain(std::iter::once(&replacement))
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        Ok::<Bot, Failed>(replacement)
+    };
+    let (asked, replacement) = tokio::join!(
+        hero.accept_until_complete(&ticket, &ada_accepted),
+        others_answer
+    );
+    let asked = asked.step("ada's second match completes")?;
+    again.push(replacement?);
+    for bot in &again {
+        bot.join(&control)
+            .await
+            .step(&format!("{} joins", bot.id))?;
+    }
+    say.say(format!(
+        "the new match was placed and all 8 joined (ada accepted each proposal as on_match_acceptance announced it, {asked} announcements, then on_match_complete)"
+    ));
+    client.players.leave_all();
+    for bot in &again {
+        bot.connection.leave_all();
+    }
+    expect(
+        events,
+        "the end of the second match",
+        |_, event| match event {
+            ServerEvent::SessionEnded { .. } => Some(()),
+            _ => None,
+        },
+    )
+    .await
+    .step("the second match's session ends")?;
+    say.say("matchmaking story finished");
     Ok(())
 }
 
