@@ -28,6 +28,7 @@ pub mod clock;
 mod config;
 pub mod console;
 pub mod error;
+mod flexmatch;
 pub mod health;
 mod http;
 mod invites;

@@ -686,9 +686,9 @@ fn owned_session(region: &Region, process_id: &str, arn: &str) -> Result<String,
 }
 
 /// A backfill request's player, as the matchmaker sees them.
-fn sdk_player(player: &sdk5::Player) -> matchmaking::engine::MatchPlayer {
-    use matchmaking::expr::Attr;
-    matchmaking::engine::MatchPlayer {
+fn sdk_player(player: &sdk5::Player) -> crate::flexmatch::engine::MatchPlayer {
+    use crate::flexmatch::expr::Attr;
+    crate::flexmatch::engine::MatchPlayer {
         id: player.player_id.clone(),
         attributes: player
             .player_attributes

@@ -499,7 +499,7 @@ pub struct Region {
     finished_sessions: BTreeSet<(u64, String)>,
     /// Rule sets, matchmaking configurations, tickets and matches.
     #[serde(default)]
-    pub matchmaking: crate::matchmaking::Matchmaking,
+    pub matchmaking: crate::flexmatch::Matchmaking,
     /// Game sessions of each fleet, by sequence number (all statuses); kept by
     /// [`Region::insert_session`].
     sessions_by_fleet: HashMap<String, BTreeMap<u64, String>>,

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::matchmaking::engine::{self, MatchPlayer};
-use crate::matchmaking::expr::Attr;
-use crate::matchmaking::{self as mm, Configuration, Refusal, RuleSetRecord, TicketStatus, rules};
+use crate::flexmatch::engine::{self, MatchPlayer};
+use crate::flexmatch::expr::Attr;
+use crate::flexmatch::{Configuration, RuleSetRecord, TicketStatus, rules};
+use crate::matchmaking::{self as mm, Refusal};
 
 const MM_NAME: Str = Str::len(1, 128).pattern(&v::MATCHMAKING_NAME);
 const CONFIGURATION: Str = Str::len(1, 256).pattern(&v::CONFIGURATION_NAME_OR_ARN);
