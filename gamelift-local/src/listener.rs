@@ -3,7 +3,9 @@
 //! timeout, so no client can hold the service or its file descriptors by sending nothing.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
@@ -136,7 +138,10 @@ async fn serve_connection<S>(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header)
         .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+        .serve_connection(
+            TokioIo::new(TypedParseErrors::new(stream)),
+            TowerToHyperService::new(app),
+        )
         .with_upgrades();
     tokio::pin!(connection);
     let stopped = async move {
@@ -151,5 +156,122 @@ async fn serve_connection<S>(
     };
     if let Err(error) = result {
         tracing::trace!(target: "gamelift_local", %error, "connection ended");
+    }
+}
+
+/// hyper answers a request it cannot parse (a malformed request line, a `Content-Length` that is
+/// not a number, a header block that is too large) itself, with an empty 4xx. Every answer of the
+/// service carries a body and a `content-type`; this writer turns hyper's empty answers into the
+/// service's typed JSON errors, naming the problem, with the same status.
+struct TypedParseErrors<S> {
+    inner: S,
+    /// A replacement answer not yet written.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+impl<S> TypedParseErrors<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+}
+
+/// The typed answer for `head` when it is one of hyper's empty error answers.
+fn typed_parse_error(head: &[u8]) -> Option<Vec<u8>> {
+    if !head.starts_with(b"HTTP/1.1 4") || !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?.to_ascii_lowercase();
+    if !text.contains("\r\ncontent-length: 0\r\n") || text.contains("\r\ncontent-type:") {
+        return None;
+    }
+    let status_line = text.lines().next()?;
+    let code: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
+    let message = match code {
+        431 => "the request has too many headers (at most 100), or too large ones".to_string(),
+        414 => "the request's URI is too long".to_string(),
+        400 => "the request could not be read as HTTP/1.1: a malformed request line or header \
+                (for example a Content-Length that is not a number, or two different ones)"
+            .to_string(),
+        other => format!("the request could not be read as HTTP/1.1 (status {other})"),
+    };
+    let body = serde_json::json!({
+        "__type": crate::error::ErrorCode::Serialization.as_str(),
+        "message": message,
+    })
+    .to_string();
+    let reason = head
+        .split(|b| *b == b'\r')
+        .next()
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .unwrap_or_default();
+    Some(
+        format!(
+            "{reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            uuid::Uuid::new_v4(),
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl<S: AsyncWrite + Unpin> TypedParseErrors<S> {
+    /// Writes what is pending of a replacement answer.
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.written < self.pending.len() {
+            let n =
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        self.pending.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for TypedParseErrors<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for TypedParseErrors<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        ready!(self.poll_pending(cx))?;
+        if let Some(replacement) = typed_parse_error(buf) {
+            self.pending = replacement;
+            self.written = 0;
+            // The replacement goes out now or at the next write, flush or shutdown.
+            if let Poll::Ready(Err(error)) = self.poll_pending(cx) {
+                return Poll::Ready(Err(error));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -401,6 +401,41 @@ async fn bad_verbs_paths_and_frames_get_typed_answers() {
     assert!(head.starts_with("HTTP/1.1 405"), "{head}");
     assert!(head.to_lowercase().contains("allow: get, post"), "{head}");
 
+    // Requests hyper cannot parse get the same typed answer, naming the problem, and the
+    // service goes on serving.
+    for (request, status) in [
+        (
+            "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: GameLift.ListFleets\r\nContent-Length: ten\r\n\r\n{}".to_string(),
+            "400",
+        ),
+        (
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_string(),
+            "400",
+        ),
+        ("NOT-HTTP\r\n\r\n".to_string(), "400"),
+        (
+            format!(
+                "GET /nope HTTP/1.1\r\nHost: x\r\n{}Connection: close\r\n\r\n",
+                (0..150).map(|n| format!("X-H{n}: v\r\n")).collect::<String>()
+            ),
+            "431",
+        ),
+        (
+            format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 * 1024)),
+            "414",
+        ),
+    ] {
+        let answer = raw(&server, &request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{}: {answer}",
+            &request[..40.min(request.len())]
+        );
+        assert_eq!(body(&answer)["__type"], "SerializationException", "{answer}");
+        let message = body(&answer)["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains("request"), "{message}");
+    }
+
     // A binary frame on the Server SDK socket gets an error frame; the connection stays open.
     let mut peer =
         common::peer::Peer::connect(&server.sdk_endpoint(), "p-binary", common::FLEET).await;
