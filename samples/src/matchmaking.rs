@@ -15,7 +15,7 @@ use aws_sdk_gamelift::types::{
 use ebus::Connection;
 use game_session::{
     AcceptMatchRequest, MATCHMAKING_NOTIFICATIONS, MATCHMAKING_REQUESTS, MatchmakingNotifications,
-    SessionConnectionConfig, StartMatchmakingRequest,
+    SessionConnectionConfig, StartMatchmakingRequest, StopMatchmakingRequest,
 };
 use gamelift_client::MATCHMAKING_EVENT_REQUESTS;
 use tokio::sync::mpsc;
@@ -123,6 +123,20 @@ impl Hero {
             } else {
                 Err("the ticket tracker did not take the ticket".into())
             }
+        })
+        .await
+    }
+
+    /// Stops looking (`MatchmakingRequests::stop_matchmaking`).
+    pub async fn stop(&self, ticket: &str) -> Result<(), String> {
+        let request = StopMatchmakingRequest {
+            ticket_id: ticket.to_string(),
+        };
+        on_bus(move || {
+            MATCHMAKING_REQUESTS
+                .broadcast_result(|m| m.stop_matchmaking(&request))
+                .ok_or("no matchmaking provider")?
+                .map_err(|e| e.to_string())
         })
         .await
     }

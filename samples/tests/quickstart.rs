@@ -79,6 +79,7 @@ fn the_matchmaking_story_runs_from_one_command() {
         "kim declined: kim's ticket is Cancelled, the 7 who accepted are Searching again",
         "lee arrived: a new match is proposed",
         "the new match was placed and all 8 joined (ada accepted each proposal",
+        "the tracker reported on_match_failure",
         "matchmaking story finished",
     ] {
         assert!(story.contains(step), "missing {step:?} in:\n{story}");

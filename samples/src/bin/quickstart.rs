@@ -826,6 +826,16 @@ async fn matchmaking_story(
     )
     .await
     .step("the second match's session ends")?;
+    // 4. ada stops looking: the tracker reports the failure.
+    let ticket = hero
+        .start(12.0)
+        .await
+        .step("ada starts matchmaking once more")?;
+    hero.stop(&ticket).await.step("ada stops matchmaking")?;
+    hero_hears(&mut hero, HeroEvent::Failure).await?;
+    say.say(
+        "ada stopped looking: her ticket is CANCELLED and the tracker reported on_match_failure",
+    );
     say.say("matchmaking story finished");
     Ok(())
 }
