@@ -275,6 +275,13 @@ def matchmaking():
         Players=[{"PlayerId": "ann"}],
     )
     assert "Team is required" in message, message
+    backfill = client.start_match_backfill(
+        ConfigurationName="boto-duel",
+        GameSessionArn=info["GameSessionArn"],
+        Players=[{"PlayerId": "ann", "Team": ann["Players"][0]["Team"]}],
+    )["MatchmakingTicket"]
+    assert backfill["Status"] == "QUEUED"
+    client.stop_matchmaking(TicketId=backfill["TicketId"])
     assert [c["Name"] for c in client.describe_matchmaking_configurations()["Configurations"]] == ["boto-duel"]
     assert client.describe_matchmaking_rule_sets(Names=["boto-duel"])["RuleSets"][0]["RuleSetName"] == "boto-duel"
     client.update_matchmaking_configuration(Name="boto-duel", AcceptanceRequired=True, AcceptanceTimeoutSeconds=10)

@@ -219,6 +219,51 @@ async fn eight_players_accept_and_are_placed_on_one_game_session() {
         "DOUBLE"
     );
     assert_eq!(data["autoBackfillMode"], "MANUAL");
+
+    // A backfill request from the backend lists every player with their team; the session is
+    // full, so it searches until it is stopped.
+    let mut backfill = local
+        .client
+        .start_match_backfill()
+        .configuration_name(&configuration)
+        .game_session_arn(&arn)
+        .ticket_id("backfill-full");
+    for ticket in described.ticket_list() {
+        let player = &ticket.players()[0];
+        backfill = backfill.players(
+            Player::builder()
+                .player_id(player.player_id().unwrap())
+                .team(player.team().unwrap())
+                .build(),
+        );
+    }
+    let started = backfill.send().await.unwrap().matchmaking_ticket.unwrap();
+    assert_eq!(started.status(), Some(&Status::Queued));
+    assert_eq!(started.players().len(), 8);
+    let backfill_ticket = vec!["backfill-full".to_string()];
+    wait_for(&local.client, &backfill_ticket, Status::Searching).await;
+    local
+        .client
+        .stop_matchmaking()
+        .ticket_id("backfill-full")
+        .send()
+        .await
+        .unwrap();
+    wait_for(&local.client, &backfill_ticket, Status::Cancelled).await;
+    let unknown_team = local
+        .client
+        .start_match_backfill()
+        .configuration_name(&configuration)
+        .game_session_arn(&arn)
+        .players(Player::builder().player_id("p0").team("green").build())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        common::message(&unknown_team).contains("'green' is not a team"),
+        "{}",
+        common::message(&unknown_team)
+    );
 }
 
 #[tokio::test]
