@@ -595,27 +595,7 @@ fn follow_placements(region: &mut Region, extra: &mut Extra<'_>) {
                     .is_some_and(|c| c.backfill_mode.as_deref() == Some("AUTOMATIC"));
                 region.matchmaking.sessions.insert(
                     arn.clone(),
-                    MatchedSession {
-                        configuration: record.configuration.clone(),
-                        match_id: match_id.clone(),
-                        teams: record
-                            .teams
-                            .iter()
-                            .map(|(team, _)| {
-                                (
-                                    team.clone(),
-                                    players
-                                        .iter()
-                                        .filter(|(t, _)| t == team)
-                                        .map(|(_, p)| p.clone())
-                                        .collect(),
-                                )
-                            })
-                            .collect(),
-                        automatic,
-                        auto_ticket: None,
-                        auto_off: false,
-                    },
+                    matched_session(&record, &match_id, &players, automatic, false),
                 );
                 for id in &record.tickets {
                     complete_with_session(region, id, &arn, &placement.placed_players, now);
@@ -633,6 +613,37 @@ fn follow_placements(region: &mut Region, extra: &mut Extra<'_>) {
                 region.matchmaking.matches.remove(&match_id);
             }
         }
+    }
+}
+
+/// The record of a game session `record`'s match made or filled: its teams with `players`.
+fn matched_session(
+    record: &Match,
+    match_id: &str,
+    players: &[(String, MatchPlayer)],
+    automatic: bool,
+    auto_off: bool,
+) -> MatchedSession {
+    MatchedSession {
+        configuration: record.configuration.clone(),
+        match_id: match_id.to_string(),
+        teams: record
+            .teams
+            .iter()
+            .map(|(team, _)| {
+                (
+                    team.clone(),
+                    players
+                        .iter()
+                        .filter(|(t, _)| t == team)
+                        .map(|(_, p)| p.clone())
+                        .collect(),
+                )
+            })
+            .collect(),
+        automatic,
+        auto_ticket: None,
+        auto_off,
     }
 }
 
@@ -755,27 +766,7 @@ fn fill_session(region: &mut Region, extra: &mut Extra<'_>, record: &Match, back
         .unwrap_or((false, record.id.clone()));
     region.matchmaking.sessions.insert(
         arn.clone(),
-        MatchedSession {
-            configuration: record.configuration.clone(),
-            match_id: prior_match.clone(),
-            teams: record
-                .teams
-                .iter()
-                .map(|(team, _)| {
-                    (
-                        team.clone(),
-                        players
-                            .iter()
-                            .filter(|(t, _)| t == team)
-                            .map(|(_, p)| p.clone())
-                            .collect(),
-                    )
-                })
-                .collect(),
-            automatic,
-            auto_ticket: None,
-            auto_off,
-        },
+        matched_session(record, &prior_match, &players, automatic, auto_off),
     );
     let mut data_record = record.clone();
     data_record.id = prior_match;
