@@ -108,11 +108,11 @@ async fn json_success_and_error_shapes() {
     assert_eq!(empty_output.status, 400);
     assert_eq!(json_error(&empty_output).0, "NotFoundException");
 
-    let unknown = json(&client, &endpoint, "GameLift.StartMatchmaking", "{}").await;
+    let unknown = json(&client, &endpoint, "GameLift.CreateBuild", "{}").await;
     assert_eq!(unknown.status, 400);
     let (kind, text) = json_error(&unknown);
     assert_eq!(kind, "UnknownOperationException");
-    assert!(text.contains("StartMatchmaking"));
+    assert!(text.contains("CreateBuild"));
 
     let not_gamelift = json(&client, &endpoint, "DynamoDB_20120810.ListTables", "{}").await;
     assert_eq!(json_error(&not_gamelift).0, "UnknownOperationException");
